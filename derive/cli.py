@@ -1,0 +1,81 @@
+"""Command line: ``derive solve`` and ``derive formulas``.
+
+The CLI is one of the few places that touch files: it loads the problem, runs the pipeline and
+writes outputs atomically (a temporary file moved into place), so a failure never leaves a
+half-written file. Every :class:`DeriveError` becomes one line on stderr and its exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from .derivation import derive as derive_formulas
+from .errors import DeriveError
+from .formulas import formulas as formula_list
+from .loader import load_problem
+from .pipeline import solve as solve_problem
+from .answer_key import answer_key
+from .terminal import formula_listing, worked_solution
+
+
+class _Group(click.Group):
+    """Maps derive's errors to one clear line and an exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except DeriveError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(err.exit_code)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="derive")
+def main() -> None:
+    """derive: backpropagation derived with SymPy, worked with numbers, verified with NumPy."""
+
+
+@main.command()
+@click.argument("problem_file", type=click.Path(path_type=Path))
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write the verified answer key as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the verification line.")
+def solve(problem_file: Path, json_out: Path | None, quiet: bool) -> None:
+    """Solve PROBLEM_FILE step by step and verify every number."""
+    verified = solve_problem(load_problem(problem_file))
+    if json_out is not None:
+        write_atomically(json_out, json.dumps(answer_key(verified), indent=2) + "\n")
+    click.echo(verified.report.summary() if quiet else worked_solution(verified))
+    if json_out is not None:
+        click.echo(f"answer key written to {json_out}")
+
+
+@main.command()
+@click.argument("problem_file", type=click.Path(path_type=Path))
+def formulas(problem_file: Path) -> None:
+    """Print the general formulas SymPy derives for PROBLEM_FILE's network (text and LaTeX)."""
+    problem = load_problem(problem_file)
+    derivation = derive_formulas(problem.network)
+    click.echo(formula_listing(formula_list(derivation), derivation.proofs))
+
+
+def write_atomically(path: Path, content: str) -> None:
+    """Write ``content`` to ``path`` via a temporary file in the same folder."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise DeriveError(f"{path}: cannot write ({err.strerror})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,115 @@
+"""Reference: an independent, vectorised NumPy implementation of training, for verification.
+
+It depends on the spec and on the registry's NumPy forms and hand-written NumPy backward rules
+only, never on SymPy or on the derivation, so that agreeing with it means something.
+Rows are examples throughout: Z = A_prev W^T + b.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .registry import ACTIVATIONS, LOSSES
+from .spec import Problem
+
+
+@dataclass(frozen=True)
+class ReferenceStep:
+    batch: tuple[int, ...]
+    loss: float
+    loss_after: float | None
+    z: tuple[np.ndarray, ...]
+    a: tuple[np.ndarray, ...]
+    delta: tuple[np.ndarray, ...] | None
+    grad_W: tuple[np.ndarray, ...] | None
+    grad_b: tuple[np.ndarray, ...] | None
+    W: tuple[np.ndarray, ...]  # the parameters the step started from
+    b: tuple[np.ndarray, ...]
+    new_W: tuple[np.ndarray, ...]
+    new_b: tuple[np.ndarray, ...]
+
+
+def forward(problem: Problem, weights, biases, X):
+    """Pre-activations and activations of every non-input layer."""
+    zs, activations = [], [X]
+    for W, b, name in zip(weights, biases, problem.network.activations):
+        z = activations[-1] @ W.T + b
+        zs.append(z)
+        activations.append(ACTIVATIONS[name].numpy(z))
+    return zs, activations
+
+
+def objective(problem: Problem, weights, biases, X, Y) -> float:
+    """J = mean loss over the batch + lambda/(2m) * sum of squared weights."""
+    _, activations = forward(problem, weights, biases, X)
+    data = LOSSES[problem.network.loss].numpy(activations[-1], Y).mean()
+    return float(data + problem.training.l2 / (2 * len(X)) * sum((W**2).sum() for W in weights))
+
+
+def backward(problem: Problem, weights, zs, activations, Y):
+    """Deltas and gradients (batch mean, L2 on weights only)."""
+    m = len(Y)
+    grad_a = LOSSES[problem.network.loss].numpy_grad(activations[-1], Y)
+    deltas = [None] * len(weights)
+    for l in reversed(range(len(weights))):
+        activation = ACTIVATIONS[problem.network.activations[l]]
+        deltas[l] = activation.numpy_backward(zs[l], activations[l + 1], grad_a)
+        grad_a = deltas[l] @ weights[l]
+    grad_W = [d.T @ a / m + problem.training.l2 / m * W for d, a, W in zip(deltas, activations, weights)]
+    grad_b = [d.mean(axis=0) if problem.network.bias else np.zeros(d.shape[1]) for d in deltas]
+    return deltas, grad_W, grad_b
+
+
+def run(problem: Problem) -> tuple[ReferenceStep, ...]:
+    """Train as the problem says and record every step."""
+    weights = [np.array(W, dtype=float) for W in problem.weights]
+    biases = [np.array(b, dtype=float) for b in problem.biases]
+    X_all, Y_all = np.array(problem.inputs, dtype=float), np.array(problem.targets, dtype=float)
+    eta = problem.training.learning_rate
+    if problem.training.steps == 0:
+        zs, activations = forward(problem, weights, biases, X_all)
+        loss = objective(problem, weights, biases, X_all, Y_all)
+        keep = (tuple(weights), tuple(biases))
+        return (ReferenceStep(tuple(range(len(X_all))), loss, None, tuple(zs), tuple(activations[1:]),
+                              None, None, None, *keep, *keep),)
+    steps = []
+    for batch in problem.training.batch_indices(problem.examples):
+        X, Y = X_all[list(batch)], Y_all[list(batch)]
+        zs, activations = forward(problem, weights, biases, X)
+        deltas, grad_W, grad_b = backward(problem, weights, zs, activations, Y)
+        new_W = [W - eta * g for W, g in zip(weights, grad_W)]
+        new_b = [b - eta * g for b, g in zip(biases, grad_b)]
+        steps.append(ReferenceStep(
+            batch, objective(problem, weights, biases, X, Y), objective(problem, new_W, new_b, X, Y),
+            tuple(zs), tuple(activations[1:]), tuple(deltas), tuple(grad_W), tuple(grad_b),
+            tuple(weights), tuple(biases), tuple(new_W), tuple(new_b),
+        ))
+        weights, biases = new_W, new_b
+    return tuple(steps)
+
+
+def finite_difference_gradients(problem: Problem, weights, biases, X, Y, h: float = 1e-6):
+    """Central differences of J with respect to every weight and bias (from the loss alone)."""
+    def J(ws, bs):
+        return objective(problem, ws, bs, X, Y)
+
+    grads_W, grads_b = [], []
+    for l in range(len(weights)):
+        gW = np.zeros_like(weights[l])
+        for idx in np.ndindex(weights[l].shape):
+            plus, minus = [W.copy() for W in weights], [W.copy() for W in weights]
+            plus[l][idx] += h
+            minus[l][idx] -= h
+            gW[idx] = (J(plus, biases) - J(minus, biases)) / (2 * h)
+        gb = np.zeros_like(biases[l])
+        if problem.network.bias:
+            for i in range(len(biases[l])):
+                plus, minus = [b.copy() for b in biases], [b.copy() for b in biases]
+                plus[l][i] += h
+                minus[l][i] -= h
+                gb[i] = (J(weights, plus) - J(weights, minus)) / (2 * h)
+        grads_W.append(gW)
+        grads_b.append(gb)
+    return grads_W, grads_b

@@ -1,0 +1,213 @@
+"""Registry of activations and losses: one small entry per function.
+
+Every entry keeps, side by side, the SymPy form (the symbolic stages differentiate it; no
+derivative is written by hand for them), the NumPy form and a hand-written NumPy backward rule
+(used only by the independent reference implementation, so the verification does not reuse
+the symbolic path) and its LaTeX name. Adding an activation such as GELU means adding one
+entry to ``ACTIVATIONS``.
+
+Conventions
+-----------
+* ReLU and leaky ReLU take their *left* derivative at the kink: ReLU'(0) = 0 and
+  leaky_relu'(0) = alpha, as PyTorch does. SymPy reads this off the ``Piecewise`` forms
+  below, whose first branch is the strict ``z > 0``.
+* The step function has no usable derivative; it is for forward-only (perceptron) problems.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import sympy as sp
+
+LEAKY_SLOPE = sp.Rational(1, 100)
+
+VectorForm = Callable[[Sequence[sp.Expr]], list[sp.Expr]]
+
+
+def _elementwise(scalar: Callable[[sp.Expr], sp.Expr]) -> VectorForm:
+    return lambda zs: [scalar(z) for z in zs]
+
+
+def _sigmoid_np(z: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def _softmax_np(z: np.ndarray) -> np.ndarray:
+    shifted = np.exp(z - z.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One activation function.
+
+    ``sympy`` maps a layer's pre-activations to its activations (a list to a list, so that
+    softmax fits the same shape). ``inverse`` maps an activation value back to a
+    pre-activation; with it SymPy rewrites f'(z) in terms of a = f(z) (sigma' = a(1 - a)).
+    ``numpy_backward(z, a, grad_a)`` returns dL/dz from dL/da for the reference code.
+    """
+
+    name: str
+    latex: str
+    description: str
+    sympy: VectorForm
+    numpy: Callable[[np.ndarray], np.ndarray]
+    numpy_backward: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None
+    inverse: Callable[[sp.Symbol], sp.Expr] | None = None
+    elementwise: bool = True
+    output_only: bool = False
+    kink: float | None = None
+    kink_convention: str = ""
+
+    @property
+    def differentiable(self) -> bool:
+        return self.numpy_backward is not None
+
+
+@dataclass(frozen=True)
+class Loss:
+    """One loss, per example: ``sympy(a, y)`` and ``numpy(A, Y)`` (one value per row).
+
+    ``numpy_grad(A, Y)`` is the hand-written dL/da used only by the reference code.
+    """
+
+    name: str
+    latex: str
+    description: str
+    sympy: Callable[[Sequence[sp.Expr], Sequence[sp.Expr]], sp.Expr]
+    numpy: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    numpy_grad: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    output_activations: tuple[str, ...] = ()
+    targets_in_unit_interval: bool = False
+    targets_sum_to_one: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a
+    for a in [
+        Activation(
+            name="sigmoid",
+            latex=r"\sigma",
+            description="logistic sigmoid 1/(1+e^-z)",
+            sympy=_elementwise(lambda z: 1 / (1 + sp.exp(-z))),
+            numpy=_sigmoid_np,
+            numpy_backward=lambda z, a, g: g * a * (1.0 - a),
+            inverse=lambda a: sp.log(a / (1 - a)),
+        ),
+        Activation(
+            name="tanh",
+            latex=r"\tanh",
+            description="hyperbolic tangent",
+            sympy=_elementwise(sp.tanh),
+            numpy=np.tanh,
+            numpy_backward=lambda z, a, g: g * (1.0 - a**2),
+            inverse=sp.atanh,
+        ),
+        Activation(
+            name="relu",
+            latex=r"\operatorname{ReLU}",
+            description="rectified linear unit max(0, z)",
+            sympy=_elementwise(lambda z: sp.Piecewise((z, z > 0), (0, True))),
+            numpy=lambda z: np.where(z > 0, z, 0.0),
+            numpy_backward=lambda z, a, g: g * (z > 0),
+            kink=0.0,
+            kink_convention="ReLU'(0) is taken as 0 (the left derivative, as in PyTorch)",
+        ),
+        Activation(
+            name="leaky_relu",
+            latex=r"\operatorname{LeakyReLU}",
+            description=f"leaky ReLU with slope {LEAKY_SLOPE} for z <= 0",
+            sympy=_elementwise(lambda z: sp.Piecewise((z, z > 0), (LEAKY_SLOPE * z, True))),
+            numpy=lambda z: np.where(z > 0, z, float(LEAKY_SLOPE) * z),
+            numpy_backward=lambda z, a, g: g * np.where(z > 0, 1.0, float(LEAKY_SLOPE)),
+            kink=0.0,
+            kink_convention=f"LeakyReLU'(0) is taken as {LEAKY_SLOPE} (the left derivative)",
+        ),
+        Activation(
+            name="identity",
+            latex=r"\operatorname{id}",
+            description="identity (linear) f(z) = z",
+            sympy=_elementwise(lambda z: z),
+            numpy=lambda z: z.copy(),
+            numpy_backward=lambda z, a, g: g,
+            inverse=lambda a: a,
+        ),
+        Activation(
+            name="softmax",
+            latex=r"\operatorname{softmax}",
+            description="softmax over the layer (output layer only)",
+            sympy=lambda zs: [sp.exp(z) / sp.Add(*[sp.exp(k) for k in zs]) for z in zs],
+            numpy=_softmax_np,
+            # Jacobian-vector product of softmax: diag(a) - a a^T applied to g.
+            numpy_backward=lambda z, a, g: a * (g - (g * a).sum(axis=-1, keepdims=True)),
+            # Softmax is shift-invariant, so z_k = log a_k is a preimage whenever sum(a) = 1.
+            inverse=sp.log,
+            elementwise=False,
+            output_only=True,
+        ),
+        Activation(
+            name="step",
+            latex=r"\operatorname{step}",
+            description="Heaviside step, 1 for z >= 0 (classic perceptron)",
+            sympy=_elementwise(lambda z: sp.Piecewise((1, z >= 0), (0, True))),
+            numpy=lambda z: np.where(z >= 0, 1.0, 0.0),
+            numpy_backward=None,
+        ),
+    ]
+}
+
+
+def _clip_log(x: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.log(x)
+
+
+LOSSES: dict[str, Loss] = {
+    loss.name: loss
+    for loss in [
+        Loss(
+            name="half_mse",
+            latex=r"\tfrac{1}{2}\sum_k (y_k - a_k)^2",
+            description="half squared error 1/2 sum (y - a)^2 (the textbook form)",
+            sympy=lambda a, y: sp.Rational(1, 2) * sp.Add(*[(yk - ak) ** 2 for ak, yk in zip(a, y)]),
+            numpy=lambda A, Y: 0.5 * ((Y - A) ** 2).sum(axis=1),
+            numpy_grad=lambda A, Y: A - Y,
+        ),
+        Loss(
+            name="mse",
+            latex=r"\tfrac{1}{n}\sum_k (y_k - a_k)^2",
+            description="Keras mean squared error: mean over outputs of (y - a)^2, no 1/2",
+            sympy=lambda a, y: sp.Add(*[(yk - ak) ** 2 for ak, yk in zip(a, y)]) / len(a),
+            numpy=lambda A, Y: ((Y - A) ** 2).mean(axis=1),
+            numpy_grad=lambda A, Y: 2.0 * (A - Y) / A.shape[1],
+        ),
+        Loss(
+            name="bce",
+            latex=r"-\sum_k \bigl(y_k \log a_k + (1 - y_k)\log(1 - a_k)\bigr)",
+            description="binary cross-entropy, summed over output neurons (Ng's cost)",
+            sympy=lambda a, y: -sp.Add(
+                *[yk * sp.log(ak) + (1 - yk) * sp.log(1 - ak) for ak, yk in zip(a, y)]
+            ),
+            numpy=lambda A, Y: -(Y * _clip_log(A) + (1 - Y) * _clip_log(1 - A)).sum(axis=1),
+            numpy_grad=lambda A, Y: (A - Y) / (A * (1 - A)),
+            output_activations=("sigmoid",),
+            targets_in_unit_interval=True,
+        ),
+        Loss(
+            name="cross_entropy",
+            latex=r"-\sum_k y_k \log a_k",
+            description="categorical cross-entropy with a softmax output",
+            sympy=lambda a, y: -sp.Add(*[yk * sp.log(ak) for ak, yk in zip(a, y)]),
+            numpy=lambda A, Y: -(Y * _clip_log(A)).sum(axis=1),
+            numpy_grad=lambda A, Y: -Y / A,
+            output_activations=("softmax",),
+            targets_in_unit_interval=True,
+            targets_sum_to_one=True,
+        ),
+    ]
+}

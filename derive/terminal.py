@@ -1,0 +1,70 @@
+"""Terminal rendering: a readable worked solution (a thin driver over a verified solution)."""
+
+from __future__ import annotations
+
+from .answer_key import epoch_losses
+from .formulas import Formula
+from .printing import number
+from .verify import VerifiedSolution, require_verified
+
+SECTIONS = [
+    ("Forward pass", ("z", "a")),
+    ("Loss", ("loss_example", "loss")),
+    ("Output-layer deltas", ("output_delta",)),
+    ("Hidden-layer deltas", ("hidden_delta",)),
+    ("Gradients", ("grad_W", "grad_b")),
+    ("Updated weights and biases", ("W", "b")),
+    ("Loss after the update", ("loss_after",)),
+]
+
+
+def worked_solution(verified: VerifiedSolution, max_steps_shown: int = 3) -> str:
+    """The worked solution as plain text: every step's lines, a loss table, the verification."""
+    verified = require_verified(verified)
+    solution = verified.solution
+    problem = solution.problem
+    out = [problem.title, "=" * len(problem.title), _describe(problem), ""]
+    shown = solution.steps if len(solution.steps) <= max_steps_shown else solution.steps[:1]
+    for step in shown:
+        if len(solution.steps) > 1:
+            out += [f"Step {step.index + 1} (examples {', '.join(str(i + 1) for i in step.batch)})", ""]
+        for title, kinds in SECTIONS:
+            lines = [q.text for q in step.worked if q.kind in kinds]
+            if lines:
+                out += [f"  {title}"] + [f"    {line}" for line in lines] + [""]
+        out += [f"  Note: {note}" for note in step.notes]
+    if len(shown) < len(solution.steps):
+        out += [f"(steps 2 to {len(solution.steps)} are worked the same way; see --json for every number)", ""]
+    d = problem.answers.decimals
+    if len(solution.steps) > 1:
+        out += ["Loss per step", "  step   loss before   loss after"]
+        out += [f"  {s.index + 1:>4}   {number(s.loss, d, False):>11}   {number(s.loss_after, d, False):>10}" for s in solution.steps]
+        out.append("")
+    if problem.training.epochs:
+        out += ["Mean loss per epoch"] + [f"  epoch {e['epoch']}: {number(e['mean_loss'], d, False)}" for e in epoch_losses(verified)]
+        out.append("")
+    out.append(verified.report.summary())
+    return "\n".join(out)
+
+
+def _describe(problem) -> str:
+    net, training = problem.network, problem.training
+    batch = "full batch" if training.batch_size is None else f"batch size {training.batch_size}"
+    parts = [
+        f"network {'-'.join(map(str, net.layers))}, activations {', '.join(net.activations)}, loss {net.loss}",
+        f"learning rate {training.learning_rate:g}, {training.steps} step(s), {batch}"
+        + (f", L2 lambda = {training.l2:g}" if training.l2 else ""),
+        f"answers to {problem.answers.decimals} decimals (full precision kept internally)",
+    ]
+    return "\n".join(parts)
+
+
+def formula_listing(found: tuple[Formula, ...], proofs) -> str:
+    """The derived formulas, text and LaTeX, then what SymPy proved."""
+    out = []
+    for f in found:
+        out += [f.title, f"  {f.text}", f"  LaTeX: {f.latex}", ""]
+    out.append("Proved by SymPy for this network:")
+    for p in proofs:
+        out.append(f"  [{'ok' if p.holds else 'FAILED'}] {p.method} ({p.instances} identities)")
+    return "\n".join(out)
