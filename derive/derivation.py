@@ -201,7 +201,7 @@ def tidy(expr: sp.Expr) -> sp.Expr:
     """
     factored = sp.factor(expr)
     candidates = [_flip_sign(factored), factored, sp.expand(expr)]
-    return min(candidates, key=lambda e: (e.could_extract_minus_sign(), sp.count_ops(e)))
+    return min(candidates, key=lambda e: (str(e).startswith("-"), sp.count_ops(e)))
 
 
 def _flip_sign(expr: sp.Expr) -> sp.Expr:
@@ -210,7 +210,8 @@ def _flip_sign(expr: sp.Expr) -> sp.Expr:
         return expr
     factors = list(sp.Mul.make_args(rest))
     for i, factor in enumerate(factors):
-        if isinstance(factor, sp.Add) and len(factor.args) == 2 and any(t.is_number for t in factor.args):
+        # (a - 1) -> (1 - a): a two-term sum with a negative constant
+        if isinstance(factor, sp.Add) and len(factor.args) == 2 and any(t.is_number and t < 0 for t in factor.args):
             factors[i] = -factor
             return -coeff * sp.Mul(*factors)
     return expr
@@ -239,15 +240,16 @@ def _prove_hidden_layers(network: Network, rules: tuple[ActivationRule, ...]) ->
     for l in range(1, network.depth):
         n_l, n_next = sizes[l], sizes[l + 1]
         z = sp.symbols(f"z_1:{n_l + 1}")
-        delta_next = sp.symbols(f"d_1:{n_next + 1}")
         weights = sp.Matrix(n_next, n_l, lambda k, j: sp.Symbol(f"w_{k + 1}_{j + 1}"))
         bias = sp.Matrix(sp.symbols(f"b_1:{n_next + 1}"))
         activation = ACTIVATIONS[network.activations[l - 1]]
         z_next = weights * sp.Matrix(activation.sympy(z)) + bias
-        chain = z_next.jacobian(z).T * sp.Matrix(delta_next)  # (dz^(l+1)/dz^l)^T delta^(l+1)
+        # By the chain rule delta^l_j = sum_k dz^(l+1)_k/dz^l_j delta^(l+1)_k, which is linear in
+        # delta^(l+1); so the rule holds exactly when every Jacobian entry is W_kj f'(z_j).
         fprime = [rules[l - 1].derivative_z.subs(Z, zj) for zj in z]
-        rule = (weights.T * sp.Matrix(delta_next)).multiply_elementwise(sp.Matrix(fprime))
-        holds = all(sp.expand(chain[j] - rule[j]) == 0 for j in range(n_l))
+        holds = all(
+            sp.diff(z_next[k], z[j]) - weights[k, j] * fprime[j] == 0 for k in range(n_next) for j in range(n_l)
+        )
         proofs.append(
             Proof(
                 claim=rf"\delta^{{({l})}} = (W^{{({l + 1})}})^T \delta^{{({l + 1})}} \odot f'(z^{{({l})}})",
@@ -269,16 +271,18 @@ def _prove_gradients(network: Network) -> Proof:
         weights = sp.Matrix(n_l, n_prev, lambda j, k: sp.Symbol(f"w_{j + 1}_{k + 1}"))
         bias = sp.Matrix(sp.symbols(f"b_1:{n_l + 1}"))
         a_prev = sp.Matrix(sp.symbols(f"a_1:{n_prev + 1}"))
-        delta = sp.symbols(f"d_1:{n_l + 1}")
         z = weights * a_prev + bias
+        # dL/dtheta = sum_i delta_i dz_i/dtheta: check every dz_i/dtheta against the rule's
+        # a_k (for w_jk, i = j), 1 (for b_j, i = j) and 0 (every other i).
+        # (dz_i/dtheta = 0 for i != j is read off z_i's free symbols: theta does not occur in it.)
+        free = [z_i.free_symbols for z_i in z]
         for j in range(n_l):
+            others = [free[i] for i in range(n_l) if i != j]
             for k in range(n_prev):
-                chain = sp.Add(*[delta[i] * sp.diff(z[i], weights[j, k]) for i in range(n_l)])
-                holds &= sp.expand(chain - delta[j] * a_prev[k]) == 0
+                holds &= sp.diff(z[j], weights[j, k]) == a_prev[k] and not any(weights[j, k] in f for f in others)
                 instances += 1
             if network.bias:
-                chain = sp.Add(*[delta[i] * sp.diff(z[i], bias[j]) for i in range(n_l)])
-                holds &= sp.expand(chain - delta[j]) == 0
+                holds &= sp.diff(z[j], bias[j]) == 1 and not any(bias[j] in f for f in others)
                 instances += 1
     return Proof(
         claim=r"\frac{\partial L}{\partial W^{(l)}} = \delta^{(l)} (a^{(l-1)})^T,\quad "
