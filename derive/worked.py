@@ -8,6 +8,7 @@ the formula with numbers substituted, and the result, in the order a student com
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -257,11 +258,12 @@ class _Show:
             for j in range(Zl.shape[1]):
                 if activation_name == "softmax":
                     formula = rf"e^{{z^{{({l})}}_{{{j + 1}}}}} / \sum_k e^{{z^{{({l})}}_k}}"
-                    total = " + ".join(f"e^{{{self.n(Zl[r, k])}}}" for k in range(Zl.shape[1]))
-                    substituted = rf"e^{{{self.n(Zl[r, j])}}} / ({total})"
+                    power = lambda k: f"e^{{{number(Zl[r, k], self.decimals, False)}}}"  # noqa: E731
+                    total = " + ".join(power(k) for k in range(Zl.shape[1]))
+                    substituted = rf"{power(j)} / ({total})"
                 else:
                     formula = rf"{fname}(z^{{({l})}}_{{{j + 1}}})"
-                    substituted = rf"{fname}({self.n(Zl[r, j])})"
+                    substituted = rf"{fname}({number(Zl[r, j], self.decimals, False)})"
                 lines.append(self.q("a", l, f"a^{{({l})}}_{{{j + 1}}}{ex}", formula, substituted, Al[r, j]))
         return lines
 
@@ -387,13 +389,19 @@ def _wrap(tex: str) -> str:
 _PLAIN = [
     (r"\left(", "("), (r"\right)", ")"), (r"\cdot", "*"), (r"\delta", "delta"), (r"\sigma", "sigmoid"),
     (r"\tanh", "tanh"), (r"\operatorname{ReLU}", "relu"), (r"\operatorname{LeakyReLU}", "leaky_relu"),
-    (r"\operatorname{id}", "id"), (r"\frac{1}{m}\sum_i", "mean"), (r"\frac", ""), (r"\eta", "eta"),
-    ("^{(", "("), (")}_{", ")_"), ("{", ""), ("}", ""), ("\\", ""),
+    (r"\operatorname{id}", "id"), (r"\sum_i", "sum_i"), (r"\sum_k", "sum_k"), (r"\eta", "eta"),
+    (r"\lambda", "lambda"), ("^{(", "("), (")}_{", ")_"),
 ]
+_FRACTION = re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}")
+_POWER = re.compile(r"e\^\{([^{}]*)\}")
 
 
 def _plain(tex: str) -> str:
-    """A rough plain-text spelling of derive's own LaTeX snippets, for the terminal."""
+    """A plain-text spelling of derive's own LaTeX snippets, for the terminal."""
     for old, new in _PLAIN:
         tex = tex.replace(old, new)
+    tex = _POWER.sub(r"exp(\1)", tex)
+    tex = _FRACTION.sub(lambda m: f"{m[1]}/{m[2]}" if m[2].isalnum() else f"{m[1]}/({m[2]})", tex)
+    tex = re.sub(r"(/\w+)\(", r"\1 * (", tex)
+    tex = tex.replace("{", "").replace("}", "").replace("\\", "")
     return " ".join(tex.split())
