@@ -1,4 +1,4 @@
-"""Command line: ``derive solve`` and ``derive formulas``.
+"""Command line: ``derive solve``, ``derive formulas`` and ``derive sheet``.
 
 The CLI is one of the few places that touch files: it loads the problem, runs the pipeline and
 writes outputs atomically (a temporary file moved into place), so a failure never leaves a
@@ -22,6 +22,7 @@ from .loader import load_problem
 from .pipeline import solve as solve_problem
 from .answer_key import answer_key
 from .terminal import formula_listing, worked_solution
+from .pdf import build_sheet
 
 
 class _Group(click.Group):
@@ -64,6 +65,19 @@ def formulas(problem_file: Path) -> None:
     click.echo(formula_listing(formula_list(derivation), derivation.proofs))
 
 
+@main.command()
+@click.argument("problem_file", type=click.Path(path_type=Path))
+@click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: output/<problem name>/).")
+@click.option("--tex-only", is_flag=True, help="Write the .tex files only; no TeX engine needed.")
+def sheet(problem_file: Path, out_dir: Path | None, tex_only: bool) -> None:
+    """Write a worksheet and an answer key for PROBLEM_FILE as LaTeX and PDF."""
+    verified = solve_problem(load_problem(problem_file))
+    out_dir = out_dir if out_dir is not None else Path("output") / Path(problem_file).stem
+    for path in build_sheet(verified, out_dir, tex_only=tex_only):
+        click.echo(f"written: {path}")
+
+
 def write_atomically(path: Path, content: str) -> None:
     """Write ``content`` to ``path`` via a temporary file in the same folder."""
     path = Path(path)
@@ -76,6 +90,9 @@ def write_atomically(path: Path, content: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(content)
         os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise DeriveError(f"{path}: cannot write ({err.strerror})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -154,7 +154,7 @@ def output_rule(activation_name: str, loss_name: str, size: int) -> OutputRule:
     assumptions: list[str] = []
     if not activation.elementwise:
         assumptions.append(r"\sum_k a_k = 1")
-    delta = tuple(_simplify_delta(d, y, loss, assumptions) for d in delta_rule)
+    delta = tuple(_simplify_delta(d, y, j, loss, assumptions) for j, d in enumerate(delta_rule))
     # Direct derivative: the loss written through the activation, differentiated in z.
     loss_in_z = loss.sympy(activation.sympy(z), y)
     direct = tuple(sp.diff(loss_in_z, zj) for zj in z)
@@ -180,13 +180,14 @@ def _jacobian_in_a(activation: Activation, z, a) -> list[list[sp.Expr]]:
     ]
 
 
-def _simplify_delta(delta_rule: sp.Expr, y, loss: Loss, assumptions: list[str]) -> sp.Expr:
+def _simplify_delta(delta_rule: sp.Expr, y, j: int, loss: Loss, assumptions: list[str]) -> sp.Expr:
     simplified = tidy(sp.simplify(delta_rule))
     if loss.targets_sum_to_one:
-        # With sum(y) = 1 (one-hot or a distribution), a_j * sum(y) - y_j collapses to a_j - y_j.
-        rest = sp.Add(*y[:-1])
-        collapsed = sp.expand(sp.expand(simplified).subs(y[-1], 1 - rest)).subs(rest, 1 - y[-1])
-        simplified = tidy(sp.simplify(collapsed))
+        # With sum(y) = 1 (one-hot or a distribution), a_j * sum(y) - y_j collapses to a_j - y_j:
+        # eliminate one target other than y_j through the constraint.
+        e = len(y) - 1 if j != len(y) - 1 else 0
+        others = sp.Add(*[y_k for k, y_k in enumerate(y) if k != e])
+        simplified = tidy(sp.simplify(sp.expand(sp.expand(simplified).subs(y[e], 1 - others))))
         if r"\sum_k y_k = 1" not in assumptions:
             assumptions.append(r"\sum_k y_k = 1")
     return simplified
@@ -354,11 +355,28 @@ def _backprop_gradients(network: Network, net: SymbolicNetwork):
             delta = [sp.Add(*[W[k, j] * delta[k] for k in range(W.rows)]) * fprime[j] for j in range(W.cols)]
 
 
+class _NotRational(Exception):
+    """The atomized expression would not be a rational function of independent symbols."""
+
+
 def _vanishes(expr: sp.Expr, points: int = 2) -> bool:
-    """Whether ``expr`` is identically 0, as a rational function of its atomized symbols."""
-    atomized = _atomize(expr, {})
-    symbols = sorted(atomized.free_symbols, key=str)
+    """Whether ``expr`` is identically 0, as a rational function of its atomized symbols.
+
+    When an exponent has a fractional coefficient (leaky ReLU's 1/100 inside a softmax), the
+    atoms are not independent; then the expression itself is evaluated at random rational
+    points with 60 significant digits instead.
+    """
     rng = random.Random(20261123)  # fixed: the same network always gets the same verdict
+    try:
+        atomized = _atomize(expr, {})
+    except _NotRational:
+        symbols = sorted(expr.free_symbols, key=str)
+        for _ in range(points):
+            values = {s: sp.Rational(rng.randint(-10**6, 10**6), 10**6) for s in symbols}
+            if abs(expr.xreplace(values).evalf(60)) > sp.Float("1e-40"):
+                return False
+        return True
+    symbols = sorted(atomized.free_symbols, key=str)
     for _ in range(points):
         values = {s: sp.Rational(rng.randint(1, 10**9), rng.randint(1, 10**9)) for s in symbols}
         if atomized.xreplace(values) != 0:
@@ -383,10 +401,9 @@ def _atomize(expr: sp.Expr, atoms: dict) -> sp.Expr:
         factors = []
         for term in sp.Add.make_args(sp.expand(args[0])):
             coeff, monomial = term.as_coeff_Mul()
-            if coeff.is_Integer:
-                factors.append(atoms.setdefault(sp.exp(monomial), sp.Dummy(f"E{len(atoms)}")) ** coeff)
-            else:
-                factors.append(atoms.setdefault(sp.exp(term), sp.Dummy(f"E{len(atoms)}")))
+            if not coeff.is_Integer:
+                raise _NotRational  # exp(m/100) vs exp(m): no common atom, fall back to numbers
+            factors.append(atoms.setdefault(sp.exp(monomial), sp.Dummy(f"E{len(atoms)}")) ** coeff)
         return sp.Mul(*factors)
     if isinstance(expr, (sp.Function, sp.exp)) or isinstance(expr, sp.core.relational.Relational):
         key = expr.func(*args)

@@ -63,6 +63,21 @@ class _RawProblem(_Strict):
     answers: _RawAnswers = _RawAnswers()
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a key given twice (YAML would silently keep the last one)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def load_problem(path: str | Path) -> Problem:
     """Read and validate a problem file; raise :class:`ProblemError` on any problem."""
     path = Path(path)
@@ -83,7 +98,7 @@ def load_problem(path: str | Path) -> Problem:
 def parse_problem(text: str, source: str = "<string>", sha256: str = "") -> Problem:
     """Validate YAML text into a :class:`Problem` (``source`` names it in errors)."""
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -94,10 +109,19 @@ def parse_problem(text: str, source: str = "<string>", sha256: str = "") -> Prob
     try:
         raw = _RawProblem.model_validate(document)
     except ValidationError as err:
-        first = err.errors()[0]
-        field = _field_path(first["loc"])
-        message = _describe(first)
-        more = len(err.errors()) - 1
+        # A value that fails a union (matrix or vector) is reported once per member; group the
+        # errors by field and describe the most telling one (a non-number beats a wrong type).
+        errors = err.errors()
+        # Drop "not a list" errors from the union member that does not fit the value's shape.
+        shaped = [e for e in errors if e["type"] != "list_type" or not any(
+            o is not e and o["type"] != "list_type" and o["loc"][:2] == e["loc"][:2] for o in errors)]
+        by_field: dict[str, list[dict]] = {}
+        for error in shaped:
+            by_field.setdefault(_field_path(error["loc"]), []).append(error)
+        field, errors = next(iter(by_field.items()))
+        numeric = [e for e in errors if e["type"] in ("float_type", "float_parsing", "finite_number")]
+        message = _describe((numeric or errors)[0])
+        more = len(by_field) - 1
         if more:
             message += f" (and {more} more problem{'s' if more > 1 else ''})"
         raise ProblemError(source, field, message) from None
@@ -123,6 +147,8 @@ def _describe(error: dict) -> str:
         return "missing (this field is required)"
     if kind == "extra_forbidden":
         return "unknown field (check the spelling)"
+    if kind == "finite_number":
+        return f"expected a finite number, got {given!r}"
     if kind in ("float_type", "int_type", "float_parsing"):
         return f"expected a number, got {given!r}"
     return f"{error['msg']}, got {given!r}"

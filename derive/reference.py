@@ -19,6 +19,7 @@ from .spec import Problem
 class ReferenceStep:
     batch: tuple[int, ...]
     loss: float
+    data_loss: float
     loss_after: float | None
     z: tuple[np.ndarray, ...]
     a: tuple[np.ndarray, ...]
@@ -41,11 +42,16 @@ def forward(problem: Problem, weights, biases, X):
     return zs, activations
 
 
+def data_loss(problem: Problem, weights, biases, X, Y) -> float:
+    """The mean loss over the batch."""
+    _, activations = forward(problem, weights, biases, X)
+    return float(LOSSES[problem.network.loss].numpy(activations[-1], Y).mean())
+
+
 def objective(problem: Problem, weights, biases, X, Y) -> float:
     """J = mean loss over the batch + lambda/(2m) * sum of squared weights."""
-    _, activations = forward(problem, weights, biases, X)
-    data = LOSSES[problem.network.loss].numpy(activations[-1], Y).mean()
-    return float(data + problem.training.l2 / (2 * len(X)) * sum((W**2).sum() for W in weights))
+    penalty = problem.training.l2 / (2 * len(X)) * sum((W**2).sum() for W in weights)
+    return data_loss(problem, weights, biases, X, Y) + float(penalty)
 
 
 def backward(problem: Problem, weights, zs, activations, Y):
@@ -72,7 +78,7 @@ def run(problem: Problem) -> tuple[ReferenceStep, ...]:
         zs, activations = forward(problem, weights, biases, X_all)
         loss = objective(problem, weights, biases, X_all, Y_all)
         keep = (tuple(weights), tuple(biases))
-        return (ReferenceStep(tuple(range(len(X_all))), loss, None, tuple(zs), tuple(activations[1:]),
+        return (ReferenceStep(tuple(range(len(X_all))), loss, data_loss(problem, weights, biases, X_all, Y_all), None, tuple(zs), tuple(activations[1:]),
                               None, None, None, *keep, *keep),)
     steps = []
     for batch in problem.training.batch_indices(problem.examples):
@@ -82,7 +88,8 @@ def run(problem: Problem) -> tuple[ReferenceStep, ...]:
         new_W = [W - eta * g for W, g in zip(weights, grad_W)]
         new_b = [b - eta * g for b, g in zip(biases, grad_b)]
         steps.append(ReferenceStep(
-            batch, objective(problem, weights, biases, X, Y), objective(problem, new_W, new_b, X, Y),
+            batch, objective(problem, weights, biases, X, Y), data_loss(problem, weights, biases, X, Y),
+            objective(problem, new_W, new_b, X, Y),
             tuple(zs), tuple(activations[1:]), tuple(deltas), tuple(grad_W), tuple(grad_b),
             tuple(weights), tuple(biases), tuple(new_W), tuple(new_b),
         ))

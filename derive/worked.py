@@ -342,7 +342,8 @@ class _Show:
                 formula = rf"\delta^{{({l})}}_{{{j + 1}}} {prev}_{{{k + 1}}}"
                 substituted = " + ".join(pairs)
                 if m > 1:
-                    formula = rf"\frac{{1}}{{m}}\sum_i {formula}^{{[i]}}"
+                    prev_i = "x^{[i]}" if l == 1 else f"a^{{({l - 1})[i]}}"
+                    formula = rf"\frac{{1}}{{m}}\sum_i \delta^{{({l})[i]}}_{{{j + 1}}} {prev_i}_{{{k + 1}}}"
                     substituted = rf"\frac{{1}}{{{m}}}({substituted})"
                 if training.l2 > 0:
                     formula += rf" + \frac{{\lambda}}{{m}} w^{{({l})}}_{{{j + 1}{k + 1}}}"
@@ -355,7 +356,7 @@ class _Show:
                 formula = rf"\delta^{{({l})}}_{{{j + 1}}}"
                 substituted = values[0]
                 if m > 1:
-                    formula = rf"\frac{{1}}{{m}}\sum_i {formula}^{{[i]}}"
+                    formula = rf"\frac{{1}}{{m}}\sum_i \delta^{{({l})[i]}}_{{{j + 1}}}"
                     substituted = rf"\frac{{1}}{{{m}}}({' + '.join(values)})"
                 symbol = rf"\frac{{\partial J}}{{\partial b^{{({l})}}_{{{j + 1}}}}}"
                 lines.append(self.q("grad_b", l, symbol, formula, substituted, grad_b[j],
@@ -368,12 +369,12 @@ class _Show:
             for k in range(W.shape[1]):
                 name = f"w^{{({l})}}_{{{j + 1}{k + 1}}}"
                 lines.append(self.q(
-                    "W", l, name + "'", rf"{name} - \eta \frac{{\partial J}}{{\partial {name}}}",
+                    "W", l, "{" + name + "}'", rf"{name} - \eta \frac{{\partial J}}{{\partial {name}}}",
                     rf"{self.n(W[j, k])} - {self.n(eta)} \cdot {self.n(grad_W[j, k])}", new_W[j, k]))
             if bias:
                 name = f"b^{{({l})}}_{{{j + 1}}}"
                 lines.append(self.q(
-                    "b", l, name + "'", rf"{name} - \eta \frac{{\partial J}}{{\partial {name}}}",
+                    "b", l, "{" + name + "}'", rf"{name} - \eta \frac{{\partial J}}{{\partial {name}}}",
                     rf"{self.n(b[j])} - {self.n(eta)} \cdot {self.n(grad_b[j])}", new_b[j]))
         return lines
 

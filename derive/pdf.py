@@ -1,0 +1,147 @@
+"""Stage 5, the PDF builder: writes a sheet's .tex files and compiles them with a TeX engine.
+
+One of the few modules that touch files and run processes. Each document is compiled in its own
+temporary folder (latexmk -pdf, or pdflatex twice), never with shell escape, and a finished PDF
+is moved into place only when every document compiled: a failure leaves no partial or stale PDF
+and reports the lines of the LaTeX log that say what went wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import DeriveError
+from .sheet import answers_tex, worksheet_tex
+from .verify import VerifiedSolution, require_verified
+
+DOCUMENTS = ("worksheet", "answers")
+TIMEOUT_SECONDS = 300
+LOG_LINES_AFTER_ERROR = 4
+# Fixed dates in the PDF (with \pdfinfoomitdate and \pdftrailerid{} in the preamble) so the same
+# input gives the same bytes; paranoid file access so a document cannot read or write outside.
+_ENV = {"SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1", "openout_any": "p", "openin_any": "p"}
+
+
+class LatexError(DeriveError):
+    """LaTeX did not produce a PDF: carries the relevant lines of the log."""
+
+    exit_code = 4
+
+    def __init__(self, document: str, excerpt: str) -> None:
+        self.document = document
+        self.excerpt = excerpt
+        super().__init__(f"LaTeX failed on {document}; no PDF was written. From the log:\n{excerpt}")
+
+
+class NoTexEngineError(DeriveError):
+    """Neither latexmk nor pdflatex is installed."""
+
+    exit_code = 4
+
+    def __init__(self) -> None:
+        super().__init__("no TeX engine found (latexmk or pdflatex); use --tex-only to write the .tex files only")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """How to run TeX: the command for one document in the current folder."""
+
+    command: tuple[str, ...]
+    passes: int
+
+    @staticmethod
+    def find() -> "Engine":
+        flags = ("-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape")
+        if shutil.which("latexmk") and shutil.which("pdflatex"):
+            # -norc: no latexmkrc may switch shell escape back on or change the engine.
+            return Engine(("latexmk", "-norc", "-pdf", "-quiet", *flags), 1)
+        if shutil.which("pdflatex"):
+            return Engine(("pdflatex", *flags), 2)
+        raise NoTexEngineError()
+
+
+def build_sheet(verified: VerifiedSolution, out_dir: Path, tex_only: bool = False) -> list[Path]:
+    """Write worksheet.tex and answers.tex into ``out_dir`` and, unless ``tex_only``, their PDFs.
+
+    Returns the paths written. Raises :class:`NoTexEngineError` before writing anything when a
+    PDF is wanted and no engine is installed, and :class:`LatexError` when a document fails.
+    """
+    verified = require_verified(verified)
+    sources = {"worksheet": worksheet_tex(verified), "answers": answers_tex(verified)}
+    engine = None if tex_only else Engine.find()
+    out_dir = Path(out_dir)
+    written = []
+    for name, tex in sources.items():
+        written.append(_write_atomically(out_dir / f"{name}.tex", tex.encode("utf-8")))
+    if engine is None:
+        return written
+    pdfs = [out_dir / f"{name}.pdf" for name in sources]
+    try:
+        with ThreadPoolExecutor(max_workers=len(sources)) as pool:
+            compiled = list(pool.map(lambda item: compile_pdf(item[1], item[0], engine), sources.items()))
+    except BaseException:
+        for pdf in pdfs:  # a PDF from an earlier run must not pass for this one
+            pdf.unlink(missing_ok=True)
+        raise
+    for pdf, content in zip(pdfs, compiled):
+        written.append(_write_atomically(pdf, content))
+    return written
+
+
+def compile_pdf(tex: str, name: str = "document", engine: Engine | None = None) -> bytes:
+    """Compile LaTeX source in a temporary folder and return the PDF's bytes."""
+    engine = engine or Engine.find()
+    with tempfile.TemporaryDirectory(prefix="derive-tex-") as folder:
+        work = Path(folder)
+        (work / f"{name}.tex").write_text(tex, encoding="utf-8")
+        env = {**os.environ, **_ENV}
+        for _ in range(engine.passes):
+            try:
+                result = subprocess.run([*engine.command, f"{name}.tex"], cwd=work, env=env, stdin=subprocess.DEVNULL,
+                                        capture_output=True, timeout=TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                raise LatexError(f"{name}.tex", f"(no result after {TIMEOUT_SECONDS} s)") from None
+            if result.returncode != 0:
+                break
+        pdf = work / f"{name}.pdf"
+        if result.returncode != 0 or not pdf.is_file():
+            log = work / f"{name}.log"
+            text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else result.stdout.decode(errors="replace")
+            raise LatexError(f"{name}.tex", log_excerpt(text))
+        return pdf.read_bytes()
+
+
+def log_excerpt(log: str) -> str:
+    """The error lines of a LaTeX log (lines starting with '!' and the few after each), or the
+    log's tail when there are none."""
+    lines = log.splitlines()
+    picked: list[str] = []
+    for i, line in enumerate(lines):
+        if line.startswith("!"):
+            picked += [l for l in lines[i : i + 1 + LOG_LINES_AFTER_ERROR] if l.strip()]
+    return "\n".join(f"  {l}" for l in (picked or lines[-15:]))
+
+
+def _write_atomically(path: Path, content: bytes) -> Path:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise DeriveError(f"{path}: cannot write ({err.strerror})") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise DeriveError(f"{path}: cannot write ({err.strerror})") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
