@@ -7,17 +7,7 @@ cd "$(dirname "$0")/.."
 
 python3 -m pip install --quiet -e '.[test,torch]'
 
-if ! command -v latexmk >/dev/null || ! command -v pdflatex >/dev/null || ! command -v pdftotext >/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "Installing TeX Live and poppler-utils from Debian's packages..."
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures \
-      latexmk poppler-utils >/dev/null
-  else
-    echo "warning: no TeX engine and cannot install one; PDF tests will fail" >&2
-  fi
-fi
+bash scripts/install-tex.sh
 
 set +e
 python3 -m pytest "$@"

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs TeX Live and poppler-utils from Debian's packages when no TeX engine is found.
+set -euo pipefail
+if command -v latexmk >/dev/null && command -v pdflatex >/dev/null && command -v pdftotext >/dev/null; then
+  exit 0
+fi
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "Installing TeX Live and poppler-utils from Debian's packages (a few minutes)..."
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures \
+    latexmk poppler-utils >/dev/null
+else
+  echo "warning: no TeX engine found and cannot install one (needs root and apt-get); use derive sheet --tex-only" >&2
+fi
