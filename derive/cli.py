@@ -8,15 +8,14 @@ half-written file. Every :class:`DeriveError` becomes one line on stderr and its
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
 from .derivation import derive as derive_formulas
 from .errors import DeriveError
+from .files import write_atomically
 from .formulas import formulas as formula_list
 from .loader import load_problem
 from .pipeline import solve as solve_problem
@@ -76,23 +75,3 @@ def sheet(problem_file: Path, out_dir: Path | None, tex_only: bool) -> None:
     out_dir = out_dir if out_dir is not None else Path("output") / Path(problem_file).stem
     for path in build_sheet(verified, out_dir, tex_only=tex_only):
         click.echo(f"written: {path}")
-
-
-def write_atomically(path: Path, content: str) -> None:
-    """Write ``content`` to ``path`` via a temporary file in the same folder."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as err:
-        raise DeriveError(f"{path}: cannot write ({err.strerror})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        os.replace(tmp, path)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise DeriveError(f"{path}: cannot write ({err.strerror})") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from .files import write_atomically
 from .errors import DeriveError
 from .sheet import answers_tex, worksheet_tex
 from .verify import VerifiedSolution, require_verified
@@ -78,7 +79,7 @@ def build_sheet(verified: VerifiedSolution, out_dir: Path, tex_only: bool = Fals
     out_dir = Path(out_dir)
     written = []
     for name, tex in sources.items():
-        written.append(_write_atomically(out_dir / f"{name}.tex", tex.encode("utf-8")))
+        written.append(write_atomically(out_dir / f"{name}.tex", tex.encode("utf-8")))
     if engine is None:
         return written
     pdfs = [out_dir / f"{name}.pdf" for name in sources]
@@ -90,7 +91,7 @@ def build_sheet(verified: VerifiedSolution, out_dir: Path, tex_only: bool = Fals
             pdf.unlink(missing_ok=True)
         raise
     for pdf, content in zip(pdfs, compiled):
-        written.append(_write_atomically(pdf, content))
+        written.append(write_atomically(pdf, content))
     return written
 
 
@@ -126,22 +127,3 @@ def log_excerpt(log: str) -> str:
         if line.startswith("!"):
             picked += [l for l in lines[i : i + 1 + LOG_LINES_AFTER_ERROR] if l.strip()]
     return "\n".join(f"  {l}" for l in (picked or lines[-15:]))
-
-
-def _write_atomically(path: Path, content: bytes) -> Path:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as err:
-        raise DeriveError(f"{path}: cannot write ({err.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.replace(tmp, path)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise DeriveError(f"{path}: cannot write ({err.strerror})") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

@@ -8,7 +8,6 @@ Compiling to PDF is :mod:`derive.pdf`'s job.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import jinja2
