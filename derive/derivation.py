@@ -30,8 +30,10 @@ from .registry import ACTIVATIONS, LOSSES, Activation, Loss
 from .spec import Network
 from .symbols import SymbolicNetwork, build_symbolic_network
 
-#: Networks with at most this many weights and biases also get the end-to-end proof.
+#: Networks with at most this many weights and biases, and at most END_TO_END_DEPTH non-input
+#: layers, also get the end-to-end proof (its cost grows with depth, not only with size).
 END_TO_END_LIMIT = 40
+END_TO_END_DEPTH = 3
 
 Z, A = sp.symbols("z a")
 ETA, LAMBDA, M = sp.symbols("eta lambda m", positive=True)
@@ -113,7 +115,7 @@ def derive(network: Network) -> Derivation:
     ]
     regularisation, reg_proof = _derive_regularisation()
     proofs.append(reg_proof)
-    if parameter_count(network) <= END_TO_END_LIMIT:
+    if parameter_count(network) <= END_TO_END_LIMIT and network.depth <= END_TO_END_DEPTH:
         proofs.append(prove_end_to_end(network))
     return Derivation(network, rules, output, regularisation, tuple(proofs))
 
