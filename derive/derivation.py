@@ -290,7 +290,7 @@ def _prove_gradients(network: Network) -> Proof:
     return Proof(
         claim=r"\frac{\partial L}{\partial W^{(l)}} = \delta^{(l)} (a^{(l-1)})^T,\quad "
         r"\frac{\partial L}{\partial b^{(l)}} = \delta^{(l)}",
-        method=f"every weight and bias of every layer: sum_i delta_i dz_i/dtheta minus the rule expands to 0",
+        method="every weight and bias of every layer: sum_i delta_i dz_i/dtheta minus the rule expands to 0",
         instances=instances,
         holds=holds,
     )

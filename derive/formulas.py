@@ -78,7 +78,7 @@ def formulas(derivation: Derivation) -> tuple[Formula, ...]:
         "Batch of m examples, L2 on weights only",
         f"J = (1/m) sum_i L[i] + lambda/(2m) sum W^2;  dJ/dW = (1/m) sum_i delta[i] a[i]^T + {text(reg)}",
         r"J = \frac{1}{m}\sum_i L^{[i]} + \frac{\lambda}{2m}\sum W^2,\quad "
-        rf"\frac{{\partial J}}{{\partial W^{{(l)}}}} = \frac{{1}}{{m}}\sum_i \delta^{{(l)[i]}} \bigl(a^{{(l-1)[i]}}\bigr)^T + "
+        r"\frac{\partial J}{\partial W^{(l)}} = \frac{1}{m}\sum_i \delta^{(l)[i]} \bigl(a^{(l-1)[i]}\bigr)^T + "
         + reg_tex,
     ))
     found.append(Formula(

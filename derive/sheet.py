@@ -101,7 +101,7 @@ def answers_tex(verified: VerifiedSolution) -> str:
 
 def _common(verified: VerifiedSolution) -> dict:
     problem = verified.problem
-    net, training = problem.network, problem.training
+    net = problem.network
     loss = LOSSES[net.loss]
     return {
         "title": problem.title,

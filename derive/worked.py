@@ -117,13 +117,13 @@ class _NumericRules:
             else:
                 derivative.append(None)
         out = derivation.output
-        delta = _columns((*out.a, *out.y, *out.z), out.delta, split=(len(out.a), 2 * len(out.a)))
+        delta = _columns((*out.a, *out.y, *out.z), out.delta)
         loss_fn = sp.lambdify((*out.a, *out.y), out.loss_expr, "numpy")
         loss = lambda Av, Yv: np.broadcast_to(loss_fn(*Av.T, *Yv.T), Av.shape[:1]).astype(float)  # noqa: E731
         return _NumericRules(tuple(forward), tuple(derivative), delta, loss, derivation)
 
 
-def _columns(symbols, exprs, split: tuple[int, ...] = ()) -> Callable:
+def _columns(symbols, exprs) -> Callable:
     """Compile expressions of per-neuron symbols into a function of (m, n) matrices."""
     compiled = sp.lambdify(symbols, list(exprs), "numpy")
 
