@@ -18,7 +18,7 @@ from .errors import DeriveError
 from .files import write_atomically
 from .formulas import formulas as formula_list
 from .loader import load_problem
-from .pipeline import solve as solve_problem
+from .pipeline import solve as solve_problem, solve_compared
 from .answer_key import answer_key
 from .terminal import formula_listing, worked_solution
 from .pdf import build_sheet
@@ -71,7 +71,8 @@ def formulas(problem_file: Path) -> None:
 @click.option("--tex-only", is_flag=True, help="Write the .tex files only; no TeX engine needed.")
 def sheet(problem_file: Path, out_dir: Path | None, tex_only: bool) -> None:
     """Write a worksheet and an answer key for PROBLEM_FILE as LaTeX and PDF."""
-    verified = solve_problem(load_problem(problem_file))
+    problem = load_problem(problem_file)
+    verified = solve_problem(problem)
     out_dir = out_dir if out_dir is not None else Path("output") / Path(problem_file).stem
-    for path in build_sheet(verified, out_dir, tex_only=tex_only):
+    for path in build_sheet(verified, out_dir, tex_only=tex_only, compared=solve_compared(problem)):
         click.echo(f"written: {path}")

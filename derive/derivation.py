@@ -84,9 +84,10 @@ class Proof:
     """One identity checked by SymPy: how many instances, and whether all held."""
 
     claim: str
-    method: str
+    method: str  # plain text, for the terminal
     instances: int
     holds: bool
+    method_latex: str = ""  # the same sentence for the answer key, with its math in $...$
 
 
 @dataclass(frozen=True)
@@ -233,6 +234,9 @@ def _prove_output(rule: OutputRule) -> Proof:
         f"{len(rule.z)} output neurons, minus the delta rule, simplifies to 0",
         instances=len(rule.z),
         holds=holds,
+        method_latex=rf"$\partial L/\partial z_j$ of the {rule.loss.replace('_', ' ')} loss through "
+        rf"{rule.activation.replace('_', ' ')}, for each of the {len(rule.z)} output neurons, minus the delta "
+        "rule, simplifies to 0",
     )
 
 
@@ -261,6 +265,9 @@ def _prove_hidden_layers(network: Network, rules: tuple[ActivationRule, ...]) ->
                 f"expands to 0 for each of the {n_l} neurons",
                 instances=n_l,
                 holds=holds,
+                method_latex=rf"layer {l}: SymPy's Jacobian of $z^{{({l + 1})}} = W^{{({l + 1})}} f(z^{{({l})}}) + b$ "
+                rf"(${n_next} \times {n_l}$) applied to $\delta^{{({l + 1})}}$ by the chain rule, minus the "
+                f"delta rule, expands to 0 for each of the {n_l} neurons",
             )
         )
     return proofs
@@ -293,6 +300,8 @@ def _prove_gradients(network: Network) -> Proof:
         method="every weight and bias of every layer: sum_i delta_i dz_i/dtheta minus the rule expands to 0",
         instances=instances,
         holds=holds,
+        method_latex=r"every weight and bias of every layer: $\sum_i \delta_i\, \partial z_i/\partial\theta$ "
+        "minus the rule expands to 0",
     )
 
 
@@ -305,6 +314,7 @@ def _derive_regularisation() -> tuple[sp.Expr, Proof]:
         method="SymPy differentiates the L2 penalty (biases are not penalised)",
         instances=1,
         holds=sp.simplify(term - LAMBDA * w / M) == 0,
+        method_latex="SymPy differentiates the L2 penalty (biases are not penalised)",
     )
 
 
@@ -333,6 +343,9 @@ def prove_end_to_end(network: Network) -> Proof:
         "delta-rule form is identically 0 (exact rational identity test)",
         instances=len(net.parameters),
         holds=holds,
+        method_latex=f"SymPy differentiates the whole loss of this {'--'.join(map(str, network.layers))} network "
+        f"with respect to each of its {len(net.parameters)} parameters; each difference with the "
+        "delta-rule form is identically 0 (exact rational identity test)",
     )
 
 

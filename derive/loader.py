@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ProblemError
 from .registry import ACTIVATIONS, LOSSES
-from .spec import QUANTITIES, Answers, Matrix, Network, Problem, Training
+from .spec import QUANTITIES, Answers, Comparison, Matrix, Network, Problem, Training
 
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 NumberRow = list[Number]
@@ -53,6 +53,11 @@ class _RawAnswers(_Strict):
     asked: list[Literal[QUANTITIES]] | None = None  # type: ignore[valid-type]
 
 
+class _RawCompare(_Strict):
+    hidden_activation: list[str] | None = Field(default=None, min_length=2)
+    loss: list[str] | None = Field(default=None, min_length=2)
+
+
 class _RawProblem(_Strict):
     title: str = Field(min_length=1)
     instructions: str = ""
@@ -61,6 +66,7 @@ class _RawProblem(_Strict):
     data: _RawData
     training: _RawTraining
     answers: _RawAnswers = _RawAnswers()
+    compare: _RawCompare | None = None
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -163,7 +169,8 @@ def _build(raw: _RawProblem, source: str, sha256: str) -> Problem:
     inputs, targets = _check_data(raw.data, network, fail)
     training = _check_training(raw.training, network, len(inputs), fail)
     asked = tuple(raw.answers.asked) if raw.answers.asked is not None else QUANTITIES
-    return Problem(
+    compare = _check_compare(raw, network, fail)
+    problem = Problem(
         title=raw.title,
         instructions=raw.instructions,
         network=network,
@@ -175,7 +182,39 @@ def _build(raw: _RawProblem, source: str, sha256: str) -> Problem:
         answers=Answers(decimals=raw.answers.decimals, asked=asked),
         source=source,
         sha256=sha256,
+        compare=compare,
     )
+    for i, (option, alternative) in enumerate(problem.compared()):
+        # Each option must make a valid problem of its own (pairings, targets, derivatives).
+        field = f"compare.{compare.what}[{i}]"
+        _check_network(_RawNetwork(**{**raw.network.model_dump(), "activations": list(alternative.network.activations),
+                                      "loss": alternative.network.loss}), _renamed(fail, field))
+        _check_data(raw.data, alternative.network, _renamed(fail, field))
+        _check_training(raw.training, alternative.network, len(inputs), _renamed(fail, field))
+    return problem
+
+
+def _renamed(fail, field: str):
+    """A ``fail`` that reports every error under ``field`` (an option of the compare section)."""
+    return lambda _, message: fail(field, message)
+
+
+def _check_compare(raw: _RawProblem, network: Network, fail) -> Comparison | None:
+    if raw.compare is None:
+        return None
+    given = {k: v for k, v in raw.compare.model_dump().items() if v is not None}
+    if len(given) != 1:
+        raise fail("compare", "give exactly one of hidden_activation or loss, each a list of at least 2 names")
+    (what, options), = given.items()
+    if len(set(options)) != len(options):
+        raise fail(f"compare.{what}", f"an option is listed twice: {options}")
+    if what == "hidden_activation" and network.depth < 2:
+        raise fail("compare.hidden_activation", "the network has no hidden layer")
+    known = ACTIVATIONS if what == "hidden_activation" else LOSSES
+    for i, name in enumerate(options):
+        if name not in known:
+            raise fail(f"compare.{what}[{i}]", _unknown(what.replace("_", " "), name, known))
+    return Comparison(what, tuple(options))
 
 
 def _unknown(kind: str, name: str, known: dict) -> str:

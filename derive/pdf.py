@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .files import write_atomically
 from .errors import DeriveError
-from .sheet import answers_tex, worksheet_tex
+from .sheet import Compared, answers_tex, worksheet_tex
 from .verify import VerifiedSolution, require_verified
 
 DOCUMENTS = ("worksheet", "answers")
@@ -67,14 +67,14 @@ class Engine:
         raise NoTexEngineError()
 
 
-def build_sheet(verified: VerifiedSolution, out_dir: Path, tex_only: bool = False) -> list[Path]:
+def build_sheet(verified: VerifiedSolution, out_dir: Path, tex_only: bool = False, compared: Compared = ()) -> list[Path]:
     """Write worksheet.tex and answers.tex into ``out_dir`` and, unless ``tex_only``, their PDFs.
 
     Returns the paths written. Raises :class:`NoTexEngineError` before writing anything when a
     PDF is wanted and no engine is installed, and :class:`LatexError` when a document fails.
     """
     verified = require_verified(verified)
-    sources = {"worksheet": worksheet_tex(verified), "answers": answers_tex(verified)}
+    sources = {"worksheet": worksheet_tex(verified), "answers": answers_tex(verified, compared)}
     engine = None if tex_only else Engine.find()
     out_dir = Path(out_dir)
     written = []

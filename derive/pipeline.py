@@ -11,3 +11,8 @@ from .worked import substitute
 def solve(problem: Problem) -> VerifiedSolution:
     """Derive, substitute and verify: the only way to a solution a renderer will print."""
     return verify(substitute(problem, derive(problem.network)))
+
+
+def solve_compared(problem: Problem) -> tuple[tuple[str, VerifiedSolution], ...]:
+    """Every option of the problem's ``compare`` section, solved and verified (empty without one)."""
+    return tuple((option, solve(alternative)) for option, alternative in problem.compared())

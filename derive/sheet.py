@@ -20,6 +20,8 @@ from .printing import number
 from .registry import ACTIVATIONS, LOSSES
 from .verify import VerifiedSolution, require_verified
 
+Compared = tuple[tuple[str, VerifiedSolution], ...]
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 MAX_STEPS_WORKED = 3  # more steps than this: step 1 is worked in full, the rest are tabulated
 
@@ -64,9 +66,15 @@ def worksheet_tex(verified: VerifiedSolution) -> str:
     return environment().get_template("worksheet.tex.j2").render(**_common(verified), questions=_questions(verified))
 
 
-def answers_tex(verified: VerifiedSolution) -> str:
-    """The answer key: derivation, worked solution, summary tables, losses, verification."""
+def answers_tex(verified: VerifiedSolution, compared: Compared = ()) -> str:
+    """The answer key: derivation, worked solution, summary tables, losses, verification.
+
+    ``compared`` holds the verified solutions of the problem's comparison options
+    (:func:`derive.pipeline.solve_compared`); the key then works each and ends with a
+    side-by-side table.
+    """
     verified = require_verified(verified)
+    compared = tuple((option, require_verified(other)) for option, other in compared)
     solution = verified.solution
     problem = solution.problem
     d = problem.answers.decimals
@@ -75,7 +83,10 @@ def answers_tex(verified: VerifiedSolution) -> str:
     context = dict(
         _common(verified),
         formulas=[{"title": f.title, "latex": f.latex} for f in formulas(solution.derivation)],
-        proofs=[{"claim": p.claim, "method": p.method, "instances": p.instances, "holds": p.holds}
+        chains=[_chain(problem, rule) for rule in solution.chain_rules],
+        chain_intro=_chain_intro(problem, solution.chain_rules),
+        proofs=[{"claim": p.claim, "method": p.method_latex, "identities": _plural(p.instances, "identity", "identities"),
+                 "holds": p.holds}
                 for p in solution.derivation.proofs],
         steps=[_worked_step(problem, step, len(solution.steps) > 1) for step in steps],
         steps_not_worked=len(solution.steps) - len(steps),
@@ -91,6 +102,9 @@ def answers_tex(verified: VerifiedSolution) -> str:
         loss_before=number(solution.steps[0].loss, d, False),
         loss_after=None if solution.steps[-1].loss_after is None else number(solution.steps[-1].loss_after, d, False),
         verification=verified.report.summary(),
+        comparison=_comparison(verified, compared) if compared else None,
+        comparison_verification=[f"{option}: {other.report.summary()}" for option, other in compared
+                                 if other.problem.network != problem.network],
     )
     return environment().get_template("answers.tex.j2").render(**context)
 
@@ -195,6 +209,112 @@ def _questions(verified: VerifiedSolution) -> list[str]:
         questions.append(f"Repeat for all {training.steps} steps (batches in file order, wrapping around) and "
                          "tabulate the loss before each update" + (" and the mean loss per epoch." if training.epochs else "."))
     return questions
+
+
+# ----------------------------------------------------------------------------------------------
+# Comparing hidden activations or losses
+
+
+def _comparison(verified: VerifiedSolution, compared: Compared) -> dict:
+    """Worked steps of every option other than the file's own, then one side-by-side table."""
+    problem = verified.problem
+    what = problem.compare.what
+    noun = "hidden activation" if what == "hidden_activation" else "loss"
+    own = _option_of(problem)
+    columns = ([] if own in dict(compared) else [(own, verified)]) + list(compared)
+    alternatives = []
+    for option, other in compared:
+        if option == own:
+            continue
+        solution = other.solution
+        alternatives.append({
+            "heading": escape(f"With {noun} {option}"),
+            "steps": [_worked_step(other.problem, step, len(solution.steps) > 1) for step in solution.steps[:1]],
+        })
+    names = ", ".join(escape(option) for option, _ in columns)
+    return {
+        "title": escape(f"Comparison of the {noun}s: {', '.join(option for option, _ in columns)}"),
+        "intro": escape(f"The same network, numbers and step with the {noun} replaced by each of {len(columns)} "
+                        f"options; the worked solution above is the one with {own}.") if len(columns) > 1 else names,
+        "alternatives": alternatives,
+        "table": _side_by_side(problem.answers.decimals, columns, problem.network.bias),
+    }
+
+
+def _option_of(problem) -> str:
+    net = problem.network
+    return net.loss if problem.compare.what == "loss" else net.activations[0]
+
+
+def _side_by_side(d: int, columns: list[tuple[str, VerifiedSolution]], bias: bool) -> str:
+    """Rows: output activations, J, every delta, gradient and updated parameter of step 1, J'."""
+    steps = [other.solution.steps[0] for _, other in columns]
+    first = steps[0]
+    L = len(first.layers)
+    rows: list[tuple[str, list[float]]] = []
+    several = len(first.batch) > 1
+
+    def ex(r: int) -> str:
+        return f"^{{[{first.batch[r] + 1}]}}" if several else ""
+
+    for r in range(len(first.batch)):
+        for j in range(first.layers[-1].a.shape[1]):
+            rows.append((f"a^{{({L})}}_{{{j + 1}}}{ex(r)}", [s.layers[-1].a[r, j] for s in steps]))
+    rows.append(("J", [s.loss for s in steps]))
+    if first.layers[0].delta is not None:
+        for l in range(L, 0, -1):
+            for r in range(len(first.batch)):
+                for j in range(first.layers[l - 1].delta.shape[1]):
+                    rows.append((rf"\delta^{{({l})}}_{{{j + 1}}}{ex(r)}", [s.layers[l - 1].delta[r, j] for s in steps]))
+        for kind, symbol in (("grad", r"\partial J/\partial {}"), ("new", "{{{}}}'")):
+            for l in range(1, L + 1):
+                layer = first.layers[l - 1]
+                for j in range(layer.W.shape[0]):
+                    for k in range(layer.W.shape[1]):
+                        name = symbol.format(f"w^{{({l})}}_{{{j + 1}{k + 1}}}")
+                        pick = (lambda s: s.layers[l - 1].grad_W[j, k]) if kind == "grad" else (lambda s: s.layers[l - 1].W[j, k])
+                        rows.append((name, [pick(s) for s in steps]))
+                    if bias:
+                        name = symbol.format(f"b^{{({l})}}_{{{j + 1}}}")
+                        pick = (lambda s: s.layers[l - 1].grad_b[j]) if kind == "grad" else (lambda s: s.layers[l - 1].b[j])
+                        rows.append((name, [pick(s) for s in steps]))
+        rows.append(("J'", [s.loss_after for s in steps]))
+    header = ["quantity"] + [rf"\texttt{{{escape(option)}}}" for option, _ in columns]
+    body = [[f"${name}$"] + [f"${number(v, d, False)}$" for v in values] for name, values in rows]
+    return _tabular("l" + "r" * len(columns), header, body)
+
+
+# ----------------------------------------------------------------------------------------------
+# The chain rule, term by term
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _chain_intro(problem, rules) -> str:
+    if not rules:
+        return ""
+    example = rules[0].example + 1
+    several = problem.examples > 1
+    whose = f"the loss $L$ of example {example} (the first of step 1)" if several else "the loss $L$"
+    batch = (r" The gradient of the batch objective averages this over the batch's examples."
+             if several and (problem.training.batch_size or problem.examples) > 1 else "")
+    return (f"The derivative of {whose} with respect to one output-layer weight"
+            + (" and one hidden-layer weight" if len(rules) > 1 else "")
+            + ", as the product of the local derivatives SymPy derived, each evaluated at the numbers." + batch)
+
+
+def _chain(problem, rule) -> dict:
+    d = problem.answers.decimals
+    partials = r" \cdot ".join(f.partial for f in rule.factors)
+    numbers = r" \cdot ".join(number(f.value, d) for f in rule.factors)
+    return {
+        "product": f"{rule.symbol} = {partials}",
+        "factors": [{"partial": f.partial, "formula": f.formula, "substituted": f.substituted,
+                     "value": number(f.value, d, False)} for f in rule.factors],
+        "result": rf"{rule.symbol} = {numbers} = \mathbf{{{number(rule.value, d, False)}}}",
+    }
 
 
 # ----------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ never re-reads the file. All containers are tuples so a problem hashes and canno
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 Vector = tuple[float, ...]
 Matrix = tuple[Vector, ...]
@@ -73,6 +73,17 @@ class Answers:
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """Solve the problem again with each option in place of the hidden activations or the loss.
+
+    ``what`` is ``"hidden_activation"`` (every hidden layer gets the option) or ``"loss"``.
+    """
+
+    what: str
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Problem:
     """One exercise: network, parameters, data, training and answer format.
 
@@ -91,7 +102,23 @@ class Problem:
     instructions: str = ""
     source: str = "<memory>"
     sha256: str = ""
+    compare: Comparison | None = None
 
     @property
     def examples(self) -> int:
         return len(self.inputs)
+
+    def with_option(self, option: str) -> "Problem":
+        """This problem with one comparison option in place (hidden activations or loss)."""
+        net = self.network
+        if self.compare is None or self.compare.what == "loss":
+            network = replace(net, loss=option)
+        else:
+            network = replace(net, activations=(option,) * (net.depth - 1) + net.activations[-1:])
+        return replace(self, network=network, compare=None)
+
+    def compared(self) -> tuple[tuple[str, "Problem"], ...]:
+        """(option, problem) for every comparison option, in the file's order."""
+        if self.compare is None:
+            return ()
+        return tuple((option, self.with_option(option)) for option in self.compare.options)

@@ -98,6 +98,7 @@ def verify(solution: Solution) -> VerifiedSolution:
                 tally.compare_array(f"{where} layer {layer.layer} {name}", ours, theirs, problems)
         if step.layers[0].delta is not None:
             _check_finite_differences(solution, step, ref, tally, problems)
+    _check_chain_rules(solution, expected[0], tally, problems)
     if problems:
         raise VerificationError(problems)
     report = VerificationReport(
@@ -138,6 +139,17 @@ class _Tally:
         for index in np.ndindex(np.shape(ours)):
             label = f"{name}[{','.join(str(i + 1) for i in index)}]"
             self.compare(label, float(ours[index]), float(theirs[index]), problems)
+
+
+def _check_chain_rules(solution: Solution, first, tally: "_Tally", problems: list[str]) -> None:
+    """Each chain-rule product is one example's gradient: delta^(l)_j a^(l-1)_k in the reference."""
+    inputs = np.array(solution.problem.inputs, dtype=float)
+    for rule in solution.chain_rules:
+        row = first.batch.index(rule.example)
+        a_prev = inputs[rule.example] if rule.layer == 1 else first.a[rule.layer - 2][row]
+        expected = first.delta[rule.layer - 1][row, rule.row - 1] * a_prev[rule.col - 1]
+        name = f"chain rule dL/dw({rule.layer})_{rule.row}{rule.col} of example {rule.example + 1}"
+        tally.compare(name, rule.value, float(expected), problems)
 
 
 def _check_finite_differences(solution: Solution, step, ref, tally: _Tally, problems: list[str]) -> None:

@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
+from .chain import ChainRule, chain_rules
 from .derivation import A, Z, Derivation
 from .printing import latex, number, text
 from .registry import ACTIVATIONS, LOSSES
@@ -69,6 +70,7 @@ class Solution:
     problem: Problem
     derivation: Derivation
     steps: tuple[Step, ...]
+    chain_rules: tuple[ChainRule, ...] = ()  # the first example of the first step, term by term
 
     @property
     def forward_only(self) -> bool:
@@ -92,7 +94,15 @@ def substitute(problem: Problem, derivation: Derivation) -> Solution:
         steps.append(step)
         weights = [layer.W for layer in step.layers]
         biases = [layer.b for layer in step.layers]
-    return Solution(problem, derivation, tuple(steps))
+    return Solution(problem, derivation, tuple(steps), _first_chain_rules(problem, derivation, steps[0]))
+
+
+def _first_chain_rules(problem: Problem, derivation: Derivation, step: "Step") -> tuple[ChainRule, ...]:
+    if step.layers[0].delta is None:
+        return ()  # forward pass only: nothing to differentiate
+    layers = step.layers
+    return chain_rules(problem, derivation, [l.z[0] for l in layers], [l.a[0] for l in layers],
+                       [l.delta[0] for l in layers], step.batch[0])
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,155 @@
+"""Stage 2b, the chain rule written out: one output-layer weight and one hidden-layer weight.
+
+For the first example of the first step this spells out dL/dw as the product of the local
+derivatives a student writes by hand, e.g. for a 2-2-1 network
+
+    dL/dw^(1)_11 = dL/da^(2)_1 * da^(2)_1/dz^(2)_1 * dz^(2)_1/da^(1)_1 * da^(1)_1/dz^(1)_1 * dz^(1)_1/dw^(1)_11
+
+Every factor is printed from an expression SymPy derived (dL/da from the loss, f' from the
+activation, dz/dw and dz/da from z = W a + b) and evaluated at the example's numbers. The
+product is a per-example gradient; :mod:`derive.verify` compares it with the NumPy reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from .derivation import A, Z, Derivation, activation_rule
+from .printing import latex, number
+from .registry import ACTIVATIONS
+from .spec import Problem
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One local derivative: its Leibniz symbol, its derived formula, its value."""
+
+    partial: str  # LaTeX, e.g. \frac{\partial L}{\partial a^{(2)}_{1}}
+    formula: str  # LaTeX of the derived expression in the network's symbols
+    substituted: str  # LaTeX of the expression with the numbers
+    value: float
+
+
+@dataclass(frozen=True)
+class ChainRule:
+    """dL/dw for one weight of one example as a product of local derivatives."""
+
+    layer: int
+    row: int  # 1-based neuron of ``layer``
+    col: int  # 1-based neuron of layer - 1
+    example: int  # 0-based index into the problem's data
+    factors: tuple[Factor, ...]
+
+    @property
+    def symbol(self) -> str:
+        return rf"\frac{{\partial L}}{{\partial w^{{({self.layer})}}_{{{self.row}{self.col}}}}}"
+
+    @property
+    def value(self) -> float:
+        return float(np.prod([f.value for f in self.factors]))
+
+
+def chain_rules(problem: Problem, derivation: Derivation, z: list, a: list, delta: list, example: int) -> tuple[ChainRule, ...]:
+    """The chain rule for w^(L)_11 and, with a hidden layer, for w^(L-1)_11.
+
+    ``z[l-1]``, ``a[l-1]``, ``delta[l-1]`` are layer l's values for the example (1-D arrays);
+    the weights are the problem's own (the first step starts from them).
+    """
+    chain = _Chain(problem, derivation, z, a, delta, example)
+    L = problem.network.depth
+    rules = [ChainRule(L, 1, 1, example, (*chain.output_factors(), chain.dz_dw(L)))]
+    if L > 1:
+        upstream = chain.upstream_factors()
+        rules.append(ChainRule(L - 1, 1, 1, example, (*upstream, chain.da_dz(L - 1, 1), chain.dz_dw(L - 1))))
+    return tuple(rules)
+
+
+def _partial(top: str, bottom: str) -> str:
+    return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
+
+
+def _a(layer: int, j: int | str) -> str:
+    return f"x_{{{j}}}" if layer == 0 else f"a^{{({layer})}}_{{{j}}}"
+
+
+def _z(layer: int, j: int | str) -> str:
+    return f"z^{{({layer})}}_{{{j}}}"
+
+
+class _Chain:
+    """Builds the factors from the derivation's expressions and one example's numbers."""
+
+    def __init__(self, problem, derivation, z, a, delta, example) -> None:
+        self.problem, self.derivation = problem, derivation
+        self.z, self.a, self.delta = z, a, delta
+        self.x = np.array(problem.inputs[example], dtype=float)
+        self.y = np.array(problem.targets[example], dtype=float)
+        self.d = problem.answers.decimals
+
+    def n(self, value: float) -> str:
+        return number(value, self.d)
+
+    def activation_value(self, layer: int, j: int) -> float:
+        return float(self.x[j - 1]) if layer == 0 else float(self.a[layer - 1][j - 1])
+
+    def output_factors(self) -> tuple[Factor, ...]:
+        """dL/da^(L)_1 and da^(L)_1/dz^(L)_1, or dL/dz^(L)_1 for a softmax output."""
+        L = self.problem.network.depth
+        out = self.derivation.output
+        names = {**{s: _a(L, k + 1) for k, s in enumerate(out.a)},
+                 **{s: f"y_{{{k + 1}}}" for k, s in enumerate(out.y)},
+                 **{s: _z(L, k + 1) for k, s in enumerate(out.z)}}
+        values = {**dict(zip(out.a, self.a[L - 1])), **dict(zip(out.y, self.y)), **dict(zip(out.z, self.z[L - 1]))}
+        shown = {s: self.n(v) for s, v in values.items()}
+        if not ACTIVATIONS[self.problem.network.activations[-1]].elementwise:
+            # Softmax couples the outputs: dL/dz_1 = sum_k dL/da_k da_k/dz_1 is one factor, shown
+            # in the form SymPy simplified it to (a_1 - y_1 for cross-entropy).
+            expr = out.delta[0]
+            return (Factor(_partial("L", _z(L, 1)), latex(expr, names), latex(expr, shown), _evaluate(expr, values)),)
+        dL_da = out.dL_da[0]
+        return (
+            Factor(_partial("L", _a(L, 1)), latex(dL_da, names), latex(dL_da, shown), _evaluate(dL_da, values)),
+            self.da_dz(L, 1),
+        )
+
+    def da_dz(self, layer: int, j: int) -> Factor:
+        rule = activation_rule(self.problem.network.activations[layer - 1])
+        expr = rule.derivative
+        names = {A: _a(layer, j), Z: _z(layer, j)}
+        values = {A: float(self.a[layer - 1][j - 1]), Z: float(self.z[layer - 1][j - 1])}
+        value = _evaluate(expr, values)
+        shown = self.n(value) if isinstance(expr, sp.Piecewise) else latex(expr, {s: self.n(v) for s, v in values.items()})
+        return Factor(_partial(_a(layer, j), _z(layer, j)), latex(expr, names), shown, value)
+
+    def dz_dw(self, layer: int) -> Factor:
+        """dz_1/dw_11 = a^(l-1)_1, read off SymPy's derivative of z = W a + b."""
+        w, a_prev, b = sp.symbols("w a_prev b")
+        expr = sp.diff(w * a_prev + b, w)
+        value = self.activation_value(layer - 1, 1)
+        return Factor(_partial(_z(layer, 1), f"w^{{({layer})}}_{{11}}"),
+                      latex(expr, {a_prev: _a(layer - 1, 1)}), latex(expr, {a_prev: self.n(value)}), value)
+
+    def upstream_factors(self) -> tuple[Factor, ...]:
+        """dL/da^(L-1)_1: three factors for one elementwise output neuron, else the delta sum."""
+        net = self.problem.network
+        L = net.depth
+        W = np.array(self.problem.weights[L - 1], dtype=float)
+        w, a_prev, b = sp.symbols("w a_prev b")
+        dz_da = sp.diff(w * a_prev + b, a_prev)  # = w
+        if net.layers[-1] == 1 and ACTIVATIONS[net.activations[-1]].elementwise:
+            link = Factor(_partial(_z(L, 1), _a(L - 1, 1)), latex(dz_da, {w: f"w^{{({L})}}_{{11}}"}),
+                          latex(dz_da, {w: self.n(W[0, 0])}), float(W[0, 0]))
+            return (*self.output_factors(), link)
+        deltas = self.delta[L - 1]
+        terms = [rf"\delta^{{({L})}}_{{{k + 1}}} w^{{({L})}}_{{{k + 1}1}}" for k in range(W.shape[0])]
+        numbers = [rf"{self.n(deltas[k])} \cdot {self.n(W[k, 0])}" for k in range(W.shape[0])]
+        value = float(sum(deltas[k] * W[k, 0] for k in range(W.shape[0])))
+        partial = rf"\sum_k {_partial('L', _z(L, 'k'))} {_partial(_z(L, 'k'), _a(L - 1, 1))}"
+        return (Factor(partial, " + ".join(terms), "(" + " + ".join(numbers) + ")", value),)
+
+
+def _evaluate(expr: sp.Expr, values: dict) -> float:
+    return float(expr.xreplace({s: sp.Float(v) for s, v in values.items()}))
