@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ProblemError
 from .registry import ACTIVATIONS, LOSSES
-from .spec import QUANTITIES, Answers, Comparison, Matrix, Network, Problem, Training
+from .spec import EXERCISES, QUANTITIES, Answers, Comparison, Matrix, Network, Problem, Training
 
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 NumberRow = list[Number]
@@ -50,7 +50,7 @@ class _RawTraining(_Strict):
 
 class _RawAnswers(_Strict):
     decimals: Annotated[int, Field(strict=True, ge=0, le=12)] = 4
-    asked: list[Literal[QUANTITIES]] | None = None  # type: ignore[valid-type]
+    asked: list[Literal[QUANTITIES + EXERCISES]] | None = None  # type: ignore[valid-type]
 
 
 class _RawCompare(_Strict):

@@ -27,6 +27,10 @@ MAX_STEPS_WORKED = 3  # more steps than this: step 1 is worked in full, the rest
 
 #: Which worked quantities answer which question, in the order a student computes them.
 QUESTIONS = {
+    "derivation": ((), "Derivation", r"Derive the backpropagation formulas for this network's activations and loss: the "
+                   r"output-layer delta $\delta^{{({L})}} = \partial L / \partial z^{{({L})}}$, the hidden-layer delta "
+                   r"$\delta^{{(l)}}$ in terms of $\delta^{{(l+1)}}$, and the gradients $\partial L/\partial W^{{(l)}}$ "
+                   r"and $\partial L/\partial b^{{(l)}}$. Simplify $\delta^{{({L})}}$ as far as you can."),
     "forward": (("z", "a"), "Forward pass", "Compute the forward pass: every pre-activation $z$ and activation $a$ of every layer{ex}."),
     "loss": (("loss_example", "loss"), "Loss", "Compute the loss{loss_ex}."),
     "output_delta": (("output_delta",), "Output-layer deltas", r"Compute the output-layer delta $\delta^{{({L})}}${ex}."),
@@ -203,8 +207,13 @@ def _questions(verified: VerifiedSolution) -> list[str]:
         "eta": number(training.learning_rate, problem.answers.decimals, False),
         "data": "batch" if many else "example",
     }
-    asked = [q for q in problem.answers.asked if training.steps > 0 or q in ("forward", "loss")]
+    asked = [q for q in QUESTIONS if q in problem.answers.asked and (training.steps > 0 or q in ("forward", "loss"))]
     questions = [QUESTIONS[q][2].format(**fill) for q in asked]
+    if problem.compare is not None:
+        noun = "hidden activation" if problem.compare.what == "hidden_activation" else "loss"
+        options = [escape(o) for o in problem.compare.options]
+        questions.append(f"Repeat the computation with the {noun} replaced by each of {', '.join(options[:-1])} and "
+                         f"{options[-1]}, and compare the results in a table: which changes, and why?")
     if training.steps > 1:
         questions.append(f"Repeat for all {training.steps} steps (batches in file order, wrapping around) and "
                          "tabulate the loss before each update" + (" and the mean loss per epoch." if training.epochs else "."))
@@ -325,10 +334,9 @@ def _worked_step(problem, step, several: bool) -> dict:
     d = problem.answers.decimals
     sections = []
     for kinds, title, _ in QUESTIONS.values():
-        lines = [{"symbol": q.symbol, "formula": q.formula, "substituted": q.substituted,
-                  "value": number(q.value, d, False)} for q in step.worked if q.kind in kinds]
-        if lines:
-            sections.append({"title": title, "lines": lines})
+        quantities = [q for q in step.worked if q.kind in kinds]
+        if quantities:
+            sections.append({"title": title, "groups": _by_example(quantities, d, len(step.batch) > 1)})
     batch = ", ".join(str(i + 1) for i in step.batch)
     return {
         "heading": f"Step {step.index + 1} (example{'s' if len(step.batch) > 1 else ''} {batch})" if several else "",
@@ -338,6 +346,17 @@ def _worked_step(problem, step, several: bool) -> dict:
         "loss": number(step.loss, d, False),
         "loss_after": None if step.loss_after is None else number(step.loss_after, d, False),
     }
+
+
+def _by_example(quantities, d: int, several: bool) -> list[dict]:
+    """The lines of one section, grouped by example (as a student works one example at a time);
+    quantities of the whole batch (the objective, gradients) come last, without a heading."""
+    groups: dict = {}
+    for q in quantities:
+        groups.setdefault(q.example if several else None, []).append(
+            {"symbol": q.symbol, "formula": q.formula, "substituted": q.substituted, "value": number(q.value, d, False)})
+    order = sorted(groups, key=lambda e: (e is None, e or 0))
+    return [{"heading": "" if e is None else f"Example {e + 1}", "lines": groups[e]} for e in order]
 
 
 def _summary_tables(problem, step) -> list[dict]:

@@ -24,6 +24,10 @@ QUANTITIES: tuple[str, ...] = (
 )
 
 
+#: Written exercises a sheet can ask for besides the numbers (never asked by default).
+EXERCISES: tuple[str, ...] = ("derivation",)
+
+
 @dataclass(frozen=True)
 class Network:
     """Architecture: layer sizes (input first), one activation per non-input layer."""

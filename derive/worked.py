@@ -33,6 +33,7 @@ class Quantity:
     substituted: str  # LaTeX with the numbers
     text: str  # the whole line in plain text, for the terminal
     value: float
+    example: int | None = None  # 0-based example of the data, for per-example quantities
 
 
 @dataclass(frozen=True)
@@ -247,11 +248,13 @@ class _Show:
         """Superscript naming the example, only when the batch has several."""
         return "" if len(self.batch) == 1 else f"[{self.batch[row] + 1}]"
 
-    def q(self, kind, layer, symbol, formula, substituted, value, plain_symbol=None, plain_sub=None) -> Quantity:
+    def q(self, kind, layer, symbol, formula, substituted, value, plain_symbol=None, plain_sub=None,
+          row: int | None = None) -> Quantity:
         plain_symbol = plain_symbol or _plain(symbol)
         plain_sub = plain_sub or _plain(substituted)
         line = f"{plain_symbol} = {plain_sub} = {number(value, self.decimals, False)}"
-        return Quantity(kind, layer, symbol, formula, substituted, line, float(value))
+        example = None if row is None else self.batch[row]
+        return Quantity(kind, layer, symbol, formula, substituted, line, float(value), example)
 
     def forward_layer(self, l, activation_name, W, b, A_prev, Zl, Al) -> list[Quantity]:
         lines = []
@@ -264,7 +267,7 @@ class _Show:
                 numbers = [f"{self.n(W[j, k])} \\cdot {self.n(A_prev[r, k])}" for k in range(W.shape[1])]
                 formula = " + ".join(terms) + f" + b^{{({l})}}_{{{j + 1}}}"
                 substituted = " + ".join(numbers) + f" + {self.n(b[j])}"
-                lines.append(self.q("z", l, f"z^{{({l})}}_{{{j + 1}}}{ex}", formula, substituted, Zl[r, j]))
+                lines.append(self.q("z", l, f"z^{{({l})}}_{{{j + 1}}}{ex}", formula, substituted, Zl[r, j], row=r))
             for j in range(Zl.shape[1]):
                 if activation_name == "softmax":
                     formula = rf"e^{{z^{{({l})}}_{{{j + 1}}}}} / \sum_k e^{{z^{{({l})}}_k}}"
@@ -274,7 +277,7 @@ class _Show:
                 else:
                     formula = rf"{fname}(z^{{({l})}}_{{{j + 1}}})"
                     substituted = rf"{fname}({number(Zl[r, j], self.decimals, False)})"
-                lines.append(self.q("a", l, f"a^{{({l})}}_{{{j + 1}}}{ex}", formula, substituted, Al[r, j]))
+                lines.append(self.q("a", l, f"a^{{({l})}}_{{{j + 1}}}{ex}", formula, substituted, Al[r, j], row=r))
         return lines
 
     def loss(self, loss_name, per_example, data_loss, penalty, l2, m, loss, A_out, Y) -> list[Quantity]:
@@ -288,7 +291,7 @@ class _Show:
             lines.append(
                 Quantity("loss_example", None, f"L{self._ex(r)}", out.latex, latex(expr, names),
                          f"L{self._ex(r)} = {text(expr, names)} = {number(per_example[r], self.decimals, False)}",
-                         float(per_example[r]))
+                         float(per_example[r]), self.batch[r])
             )
         if m > 1 or l2 > 0:
             parts = [self.n(v) for v in per_example]
@@ -320,7 +323,7 @@ class _Show:
                 lines.append(
                     Quantity("output_delta", L, symbol, formula, latex(rule.delta[j], names),
                              f"{_plain(symbol)} = {text(rule.delta[j], names)} = {number(delta[r, j], self.decimals, False)}",
-                             float(delta[r, j]))
+                             float(delta[r, j]), self.batch[r])
                 )
         return lines
 
@@ -339,7 +342,8 @@ class _Show:
                 substituted = f"({' + '.join(numbers)}) \\cdot {_wrap(latex(derivative, values))}"
                 if isinstance(derivative, sp.Piecewise):  # ReLU-like: show the branch taken
                     substituted = f"({' + '.join(numbers)}) \\cdot {self.n(fprime[r, j])}"
-                lines.append(self.q("hidden_delta", l, rf"\delta^{{({l})}}_{{{j + 1}}}{ex}", formula, substituted, delta[r, j]))
+                lines.append(self.q("hidden_delta", l, rf"\delta^{{({l})}}_{{{j + 1}}}{ex}", formula, substituted, delta[r, j],
+                                    row=r))
         return lines
 
     def gradients(self, l, W, delta, a_prev, grad_W, grad_b, training, bias) -> list[Quantity]:
