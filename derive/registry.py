@@ -93,7 +93,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation(
             name="sigmoid",
             latex=r"\sigma",
-            description="logistic sigmoid 1/(1+e^-z)",
+            description="logistic sigmoid",
             sympy=_elementwise(lambda z: 1 / (1 + sp.exp(-z))),
             numpy=_sigmoid_np,
             numpy_backward=lambda z, a, g: g * a * (1.0 - a),
@@ -111,7 +111,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation(
             name="relu",
             latex=r"\operatorname{ReLU}",
-            description="rectified linear unit max(0, z)",
+            description="rectified linear unit",
             sympy=_elementwise(lambda z: sp.Piecewise((z, z > 0), (0, True))),
             numpy=lambda z: np.where(z > 0, z, 0.0),
             numpy_backward=lambda z, a, g: g * (z > 0),
@@ -121,7 +121,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation(
             name="leaky_relu",
             latex=r"\operatorname{LeakyReLU}",
-            description=f"leaky ReLU with slope {LEAKY_SLOPE} for z <= 0",
+            description=f"leaky ReLU, slope {LEAKY_SLOPE} for negative inputs",
             sympy=_elementwise(lambda z: sp.Piecewise((z, z > 0), (LEAKY_SLOPE * z, True))),
             numpy=lambda z: np.where(z > 0, z, float(LEAKY_SLOPE) * z),
             numpy_backward=lambda z, a, g: g * np.where(z > 0, 1.0, float(LEAKY_SLOPE)),
@@ -131,7 +131,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation(
             name="identity",
             latex=r"\operatorname{id}",
-            description="identity (linear) f(z) = z",
+            description="identity (linear)",
             sympy=_elementwise(lambda z: z),
             numpy=lambda z: z.copy(),
             numpy_backward=lambda z, a, g: g,
@@ -153,7 +153,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation(
             name="step",
             latex=r"\operatorname{step}",
-            description="Heaviside step, 1 for z >= 0 (classic perceptron)",
+            description="Heaviside step, 1 from 0 on (classic perceptron)",
             sympy=_elementwise(lambda z: sp.Piecewise((1, z >= 0), (0, True))),
             numpy=lambda z: np.where(z >= 0, 1.0, 0.0),
             numpy_backward=None,
@@ -173,7 +173,7 @@ LOSSES: dict[str, Loss] = {
         Loss(
             name="half_mse",
             latex=r"\tfrac{1}{2}\sum_k (y_k - a_k)^2",
-            description="half squared error 1/2 sum (y - a)^2 (the textbook form)",
+            description="half squared error, the textbook form",
             sympy=lambda a, y: sp.Rational(1, 2) * sp.Add(*[(yk - ak) ** 2 for ak, yk in zip(a, y)]),
             numpy=lambda A, Y: 0.5 * ((Y - A) ** 2).sum(axis=1),
             numpy_grad=lambda A, Y: A - Y,
@@ -181,7 +181,7 @@ LOSSES: dict[str, Loss] = {
         Loss(
             name="mse",
             latex=r"\tfrac{1}{n}\sum_k (y_k - a_k)^2",
-            description="Keras mean squared error: mean over outputs of (y - a)^2, no 1/2",
+            description="Keras' mean squared error: the mean over outputs, no 1/2",
             sympy=lambda a, y: sp.Add(*[(yk - ak) ** 2 for ak, yk in zip(a, y)]) / len(a),
             numpy=lambda A, Y: ((Y - A) ** 2).mean(axis=1),
             numpy_grad=lambda A, Y: 2.0 * (A - Y) / A.shape[1],

@@ -11,18 +11,26 @@ from __future__ import annotations
 from pathlib import Path
 
 import jinja2
+import sympy as sp
 from pylatex import NoEscape, Tabular
 from pylatex.utils import escape_latex
 
 from .answer_key import epoch_losses
 from .formulas import formulas
-from .printing import number
+from .printing import latex, number
 from .registry import ACTIVATIONS, LOSSES
 from .verify import VerifiedSolution, require_verified
 
 Compared = tuple[tuple[str, VerifiedSolution], ...]
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+def _templates_folder() -> Path:
+    """templates/ of the source checkout, or the copy an installed wheel carries in the package."""
+    here = Path(__file__).resolve().parent
+    checkout = here.parent / "templates"
+    return checkout if (checkout / "preamble.tex.j2").is_file() else here / "templates"
+
+
+TEMPLATES = _templates_folder()
 MAX_STEPS_WORKED = 3  # more steps than this: step 1 is worked in full, the rest are tabulated
 
 #: Which worked quantities answer which question, in the order a student computes them.
@@ -128,11 +136,24 @@ def _common(verified: VerifiedSolution) -> dict:
         "architecture": "--".join(map(str, net.layers)),
         "loss_name": loss.description,
         "loss_latex": loss.latex,
-        "activations": [(l, ACTIVATIONS[a].latex, ACTIVATIONS[a].description) for l, a in enumerate(net.activations, 1)],
+        "activations": [(l, _activation_formula(a, l), ACTIVATIONS[a].description) for l, a in enumerate(net.activations, 1)],
         "data": _data_table(problem),
         "settings": _settings(problem),
         "decimals": problem.answers.decimals,
     }
+
+
+def _activation_formula(name: str, layer: int) -> str:
+    """a^(l) = f(z^(l)), with f written out from the registry's SymPy form when elementwise."""
+    activation = ACTIVATIONS[name]
+    head = rf"a^{{({layer})}} = {activation.latex}(z^{{({layer})}})"
+    if not activation.elementwise:
+        return head
+    z = sp.Symbol("z")
+    form = activation.sympy([z])[0]
+    if isinstance(form, sp.Function):  # tanh(z): nothing more to write out
+        return head
+    return head + r",\quad " + rf"{activation.latex}(z) = {latex(form)}"
 
 
 def _network_drawing(problem) -> dict:
