@@ -138,6 +138,7 @@ def _common(verified: VerifiedSolution) -> dict:
         "loss_latex": loss.latex,
         "activations": [(l, _activation_formula(a, l), ACTIVATIONS[a].description) for l, a in enumerate(net.activations, 1)],
         "data": _data_table(problem),
+        "parameters": _parameter_matrices(problem),
         "settings": _settings(problem),
         "decimals": problem.answers.decimals,
     }
@@ -183,6 +184,20 @@ def _network_drawing(problem) -> dict:
                 edges.append({"source": f"n{l - 1}-{k}", "target": f"n{l}-{j}", "pos": f"{pos:.2f}",
                               "label": number(w, d, False)})
     return {"layers": layers, "edges": edges}
+
+
+def _parameter_matrices(problem) -> list[str]:
+    """W^(l) and b^(l) as matrices, so no number depends on reading the drawing's labels."""
+    d = problem.answers.decimals
+    shown = []
+    for l, (W, b) in enumerate(zip(problem.weights, problem.biases), start=1):
+        rows = r" \\ ".join(" & ".join(number(w, d, False) for w in row) for row in W)
+        tex = rf"W^{{({l})}} = \begin{{pmatrix}} {rows} \end{{pmatrix}}"
+        if problem.network.bias:
+            column = r" \\ ".join(number(v, d, False) for v in b)
+            tex += rf",\quad b^{{({l})}} = \begin{{pmatrix}} {column} \end{{pmatrix}}"
+        shown.append(tex)
+    return shown
 
 
 def _data_table(problem) -> str:

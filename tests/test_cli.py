@@ -118,7 +118,7 @@ def test_json_has_the_schema_fields(sigmoid_run):
     assert key["network"] == {"layers": [2, 2, 1], "activations": ["sigmoid", "sigmoid"], "loss": "half_mse", "bias": True}
     verification = key["verification"]
     assert verification["verified"] is True
-    assert verification["quantities_checked"] == 30
+    assert verification["quantities_checked"] == 32  # 30 numbers + 2 chain-rule products
     assert verification["gradients_checked_finite_difference"] == 9
     assert verification["max_abs_diff_numpy"] < 1e-12
     assert verification["max_abs_diff_finite_difference"] < 1e-8

@@ -432,6 +432,34 @@ BAD = {
         setter("answers.decimals", 20),
         "answers.decimals", ("12", "20"),
     ),
+    "compare: unknown activation": (
+        setter("compare", {"hidden_activation": ["sigmoid", "tahn"]}),
+        "compare.hidden_activation[1]", ("'tahn'", "did you mean 'tanh'"),
+    ),
+    "compare: softmax as a hidden activation": (
+        setter("compare", {"hidden_activation": ["sigmoid", "softmax"]}),
+        "compare.hidden_activation[1]", ("only allowed on the output layer",),
+    ),
+    "compare: loss that does not suit the output": (
+        setter("compare", {"loss": ["half_mse", "cross_entropy"]}),
+        "compare.loss[1]", ("needs a softmax output layer",),
+    ),
+    "compare: both kinds at once": (
+        setter("compare", {"loss": ["half_mse", "mse"], "hidden_activation": ["sigmoid", "tanh"]}),
+        "compare", ("exactly one of hidden_activation or loss",),
+    ),
+    "compare: an option twice": (
+        setter("compare", {"loss": ["mse", "mse"]}),
+        "compare.loss", ("listed twice",),
+    ),
+    "compare: a single option": (
+        setter("compare", {"loss": ["mse"]}),
+        "compare.loss", ("at least 2",),
+    ),
+    "compare: step cannot be trained": (
+        setter("compare", {"hidden_activation": ["sigmoid", "step"]}),
+        "compare.hidden_activation[1]", ("no usable derivative",),
+    ),
 }
 
 
@@ -521,3 +549,14 @@ def test_problem_error_is_a_derive_error_with_exit_code_2():
 
 def test_abc_as_a_bias_says_expected_a_number():
     assert_says(error_for(variant(setter("parameters.b1", ["abc", 0.1]))), "parameters.b1[0]", "expected a number")
+
+
+def test_compare_section_becomes_typed_options():
+    problem = parse_problem(variant(setter("compare", {"hidden_activation": ["sigmoid", "tanh", "relu"]})), SOURCE)
+    assert problem.compare.what == "hidden_activation" and problem.compare.options == ("sigmoid", "tanh", "relu")
+    assert [p.network.activations for _, p in problem.compared()] == [
+        ("sigmoid", "sigmoid"), ("tanh", "sigmoid"), ("relu", "sigmoid")]
+    assert all(p.compare is None and p.weights == problem.weights for _, p in problem.compared())
+    losses = parse_problem(variant(setter("compare", {"loss": ["half_mse", "mse"]})), SOURCE)
+    assert [p.network.loss for _, p in losses.compared()] == ["half_mse", "mse"]
+    assert parse_problem(VALID_TEXT, SOURCE).compared() == ()

@@ -9,6 +9,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -18,7 +19,7 @@ from derive.derivation import derive as derive_network
 from derive.errors import DeriveError
 from derive.loader import load_problem
 from derive.pdf import LatexError, build_sheet
-from derive.pipeline import solve
+from derive.pipeline import solve, solve_compared
 from derive.printing import number
 from derive.sheet import answers_tex, escape, worksheet_tex
 from derive.worked import substitute
@@ -123,7 +124,7 @@ def test_failed_compile_leaves_no_pdf_and_quotes_the_log(solved, tmp_path, monke
     for stale in ("worksheet.pdf", "answers.pdf"):
         (tmp_path / stale).write_bytes(b"%PDF stale")
     good = answers_tex(solved["sgd-tanh-hidden"])
-    monkeypatch.setattr(pdf, "answers_tex", lambda v: good.replace(r"\section*{Derivation}", r"\section*{Derivation}\notacommand"))
+    monkeypatch.setattr(pdf, "answers_tex", lambda v, compared=(): good.replace(r"\section*{Derivation}", r"\section*{Derivation}\notacommand"))
     with pytest.raises(LatexError) as caught:
         build_sheet(solved["sgd-tanh-hidden"], tmp_path)
     message = str(caught.value)
@@ -192,3 +193,98 @@ def test_cli_default_output_folder(tmp_path):
                             cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "output/sgd-keras-mse/answers.tex").is_file()
+
+
+# ----------------------------------------------------------------------------------------------
+# Comparisons, the derivation question, examples grouped, parameters as matrices
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _one_step_2_2_1(hidden, loss_factor):
+    """The shipped 2-2-1 step in plain NumPy: output delta, hidden deltas, new W2 (independent)."""
+    W1, b1 = np.array([[0.2, -0.1], [0.4, 0.3]]), np.array([0.1, -0.1])
+    W2, b2 = np.array([[0.5, -0.6]]), np.array([0.2])
+    x, y = np.array([0.5, 0.9]), np.array([1.0])
+    z1 = W1 @ x + b1
+    a1 = {"sigmoid": _sigmoid(z1), "tanh": np.tanh(z1), "relu": np.maximum(z1, 0)}[hidden]
+    d1 = {"sigmoid": a1 * (1 - a1), "tanh": 1 - a1**2, "relu": (z1 > 0) * 1.0}[hidden]
+    a2 = _sigmoid(W2 @ a1 + b2)
+    delta2 = loss_factor * (a2 - y) * a2 * (1 - a2)
+    delta1 = (W2.T @ delta2) * d1
+    return delta2, delta1, W2 - 0.5 * np.outer(delta2, a1)
+
+
+def _side_by_side_rows(tex: str) -> dict[str, list[str]]:
+    table = tex.split(r"\subsection*{Side by side}")[1]
+    rows = {}
+    for line in table.splitlines():
+        if line.startswith("$") and "&" in line:
+            cells = [c.strip().strip("$") for c in line.rstrip("%").rstrip("\\").split("&")]
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_hidden_activation_comparison_table_matches_numpy():
+    problem = load_problem(ROOT / "problems/compare-hidden-activations.yaml")
+    tex = answers_tex(solve(problem), solve_compared(problem))
+    rows = _side_by_side_rows(tex)
+    for column, hidden in enumerate(("sigmoid", "tanh", "relu")):
+        delta2, delta1, new_W2 = _one_step_2_2_1(hidden, 1.0)
+        assert float(rows[r"\delta^{(2)}_{1}"][column]) == pytest.approx(delta2[0], abs=5e-5)
+        assert float(rows[r"\delta^{(1)}_{2}"][column]) == pytest.approx(delta1[1], abs=5e-5)
+        assert float(rows["{w^{(2)}_{12}}'"][column]) == pytest.approx(new_W2[0, 1], abs=5e-5)
+    assert r"\subsection*{With hidden activation tanh}" in tex and r"\subsection*{With hidden activation relu}" in tex
+    assert tex.count("With relu: verified:") == 1
+
+
+def test_loss_comparison_keras_deltas_are_twice_the_textbook_ones():
+    problem = load_problem(ROOT / "problems/compare-half-mse-keras.yaml")
+    rows = _side_by_side_rows(answers_tex(solve(problem), solve_compared(problem)))
+    half, keras = _one_step_2_2_1("sigmoid", 1.0), _one_step_2_2_1("sigmoid", 2.0)  # d/da (y-a)^2 = 2 (a-y)
+    assert [float(v) for v in rows[r"\delta^{(2)}_{1}"]] == pytest.approx([half[0][0], keras[0][0]], abs=5e-5)
+    assert [float(v) for v in rows[r"\delta^{(1)}_{1}"]] == pytest.approx([half[1][0], keras[1][0]], abs=5e-5)
+
+
+def test_comparison_problems_build_through_the_cli(tmp_path):
+    result = CliRunner().invoke(main, ["sheet", str(ROOT / "problems/compare-hidden-activations.yaml"), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    text = pdf_text(tmp_path / "answers.pdf")
+    assert "Side by side" in text and "sigmoid tanh relu" in text
+    assert "replaced by each of sigmoid, tanh and relu" in pdf_text(tmp_path / "worksheet.pdf")
+
+
+def test_derivation_question_only_when_asked(solved):
+    verified = solved["sgd-tanh-hidden"]
+    assert "Derive the backpropagation formulas" not in worksheet_tex(verified)
+    answers = dataclasses.replace(verified.problem.answers, asked=("derivation", "forward"))
+    tex = worksheet_tex(solve(dataclasses.replace(verified.problem, answers=answers)))
+    questions = tex.split(r"\subsection*{Questions}")[1]
+    assert questions.index("Derive the backpropagation formulas") < questions.index("Compute the forward pass")
+
+
+def test_batch_lines_are_grouped_by_example(solved):
+    tex = answers_tex(solved["relu-2-3-3-1-batch"])
+    forward = tex.split(r"\subsubsection*{Forward pass}")[1].split(r"\subsubsection*")[0]
+    assert [forward.index(f"Example {i}") for i in (1, 2, 3)] == sorted(forward.index(f"Example {i}") for i in (1, 2, 3))
+    # example 1's whole forward pass (down to the output) comes before example 2's
+    assert forward.index("a^{(3)}_{1}[1]") < forward.index("Example 2")
+
+
+def test_worksheet_gives_the_parameters_as_matrices(solved):
+    tex = worksheet_tex(solved["ng-4layer-regularised"])
+    assert r"W^{(3)} = \begin{pmatrix} 0.6 & -0.3 & 0.2 \\ -0.4 & 0.5 & 0.1 \end{pmatrix}" in tex
+    assert r"b^{(3)} = \begin{pmatrix} 0.1 \\ -0.2 \end{pmatrix}" in tex
+
+
+def test_chain_rule_is_in_the_answer_key(built, solved):
+    text = pdf_text(built["sgd-tanh-hidden"] / "answers.pdf")
+    assert "The chain rule, term by term" in text
+    tex = (built["sgd-tanh-hidden"] / "answers.tex").read_text()
+    # the five local derivatives of dL/dw^(1)_11 in a 2-2-1 network, in order
+    chain = tex.split(r"\subsection*{The chain rule, term by term}")[1].split(r"\section*")[0]
+    assert (r"\frac{\partial L}{\partial w^{(1)}_{11}} = \frac{\partial L}{\partial a^{(2)}_{1}} \cdot "
+            r"\frac{\partial a^{(2)}_{1}}{\partial z^{(2)}_{1}} \cdot \frac{\partial z^{(2)}_{1}}{\partial a^{(1)}_{1}} \cdot "
+            r"\frac{\partial a^{(1)}_{1}}{\partial z^{(1)}_{1}} \cdot \frac{\partial z^{(1)}_{1}}{\partial w^{(1)}_{11}}") in chain

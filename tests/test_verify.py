@@ -85,6 +85,8 @@ def numbers_compared(solution: Solution) -> int:
             total += 2 * m * n + n * n_prev + n  # z, a, W, b
             if step.layers[l - 1].delta is not None:
                 total += m * n + n * n_prev + n  # delta, grad_W, grad_b
+    if solution.steps[0].layers[0].delta is not None:
+        total += 1 + (len(sizes) > 2)  # chain rule for one output weight, and one hidden weight
     return total
 
 
@@ -101,7 +103,7 @@ def test_correct_solution_verifies_with_a_sensible_report(sigmoid_solution):
     assert verified.problem is sigmoid_solution.problem
     # 2-2-1 with bias, one example: losses 2, layer 1: z a W b delta gW gb = 2+2+4+2+2+4+2,
     # layer 2: 1+1+2+1+1+2+1
-    assert report.quantities_checked == 3 + 18 + 9 == numbers_compared(sigmoid_solution)
+    assert report.quantities_checked == 3 + 18 + 9 + 2 == numbers_compared(sigmoid_solution)
     assert report.gradients_checked_fd == 9  # 6 weights + 3 biases
     assert report.fd_skipped == ()
     assert 0 <= report.max_abs_diff_numpy < 1e-12
@@ -109,7 +111,7 @@ def test_correct_solution_verifies_with_a_sensible_report(sigmoid_solution):
     assert 0 <= report.max_abs_diff_finite_difference < 1e-8
     assert report.proofs == sum(p.instances for p in sigmoid_solution.derivation.proofs) > 0
     summary = report.summary()
-    assert summary.startswith("verified: 30 numbers agree")
+    assert summary.startswith("verified: 32 numbers agree")
     assert "9 gradients with central finite differences" in summary
 
 
@@ -328,7 +330,7 @@ def test_renderers_accept_a_verified_solution(sigmoid_solution):
     verified = verify(sigmoid_solution)
     key = answer_key(verified)
     assert key["verification"]["verified"] is True
-    assert key["verification"]["quantities_checked"] == 30
+    assert key["verification"]["quantities_checked"] == 32  # 30 numbers + 2 chain-rule products
     text = worked_solution(verified)
     assert text.startswith("2-2-1 sigmoid\n")
     assert text.rstrip().endswith(verified.report.summary())
