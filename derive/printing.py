@@ -30,13 +30,20 @@ def number(value: float, decimals: int, bracket_negative: bool = True) -> str:
 class DeriveLatexPrinter(LatexPrinter):
     """SymPy's LaTeX printer with products written as a centred dot and no \\left/\\right."""
 
-    _default_settings = {**LatexPrinter._default_settings, "mul_symbol": "dot"}
+    # order "none": terms in the order SymPy holds them, so (y - a)^2 with numbers in place of
+    # the symbols prints as (1 - 0.51)^2, not as (-0.51 + 1)^2 (the numbers would sort first).
+    _default_settings = {**LatexPrinter._default_settings, "mul_symbol": "dot", "order": "none"}
+
+    def _print_Add(self, expr: sp.Add, order=None) -> str:
+        # An unevaluated product whose first factor is negative (the delta rule's
+        # (-y/a) * (-a a)) prints as "+ - ..."; one sign says the same.
+        return super()._print_Add(expr, order).replace("+ -", "-")
 
 
 class DeriveTextPrinter(StrPrinter):
     """SymPy's str printer that honours a ``symbol_names`` map, like the LaTeX printer."""
 
-    _default_settings = {**StrPrinter._default_settings, "symbol_names": {}}
+    _default_settings = {**StrPrinter._default_settings, "symbol_names": {}, "order": "none"}
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:
         return self._settings["symbol_names"].get(expr, expr.name)

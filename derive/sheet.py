@@ -343,8 +343,11 @@ def _chain_intro(problem, rules) -> str:
     example = rules[0].example + 1
     several = problem.examples > 1
     whose = f"the loss $L$ of example {example} (the first of step 1)" if several else "the loss $L$"
-    batch = (r" The gradient of the batch objective averages this over the batch's examples."
+    batch = (" The gradient of the batch objective averages this over the batch's examples"
              if several and (problem.training.batch_size or problem.examples) > 1 else "")
+    if problem.training.l2:
+        batch += (" and adds" if batch else " The gradient of the objective adds") + r" the L2 term $\lambda w/m$"
+    batch += "." if batch else ""
     return (f"The derivative of {whose} with respect to one output-layer weight"
             + (" and one hidden-layer weight" if len(rules) > 1 else "")
             + ", as the product of the local derivatives SymPy derived, each evaluated at the numbers." + batch)
