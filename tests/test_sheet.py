@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from derive import pdf
 from derive.cli import main
 from derive.derivation import derive as derive_network
+from derive.answer_key import answer_key
 from derive.errors import DeriveError
 from derive.loader import load_problem
 from derive.pdf import LatexError, build_sheet
@@ -288,3 +289,14 @@ def test_chain_rule_is_in_the_answer_key(built, solved):
     assert (r"\frac{\partial L}{\partial w^{(1)}_{11}} = \frac{\partial L}{\partial a^{(2)}_{1}} \cdot "
             r"\frac{\partial a^{(2)}_{1}}{\partial z^{(2)}_{1}} \cdot \frac{\partial z^{(2)}_{1}}{\partial a^{(1)}_{1}} \cdot "
             r"\frac{\partial a^{(1)}_{1}}{\partial z^{(1)}_{1}} \cdot \frac{\partial z^{(1)}_{1}}{\partial w^{(1)}_{11}}") in chain
+
+
+@pytest.mark.parametrize("name", ["sgd-tanh-hidden", "relu-2-3-3-1-batch", "softmax-3class", "ng-4layer-regularised"])
+def test_answer_key_pdf_shows_every_number_of_the_json_key_for_step_1(built, solved, name):
+    key = answer_key(solved[name])
+    d = key["decimals"]
+    text = pdf_text(built[name] / "answers.pdf").replace("\u2212", "-")
+    for layer in key["steps"][0]["layers"]:
+        for field in ("z", "a", "delta", "grad_W", "grad_b", "W", "b"):
+            for value in np.ravel(layer[field]):
+                assert number(value, d, False) in text, (field, layer["layer"], value)
