@@ -1,4 +1,4 @@
-"""Loader: reads a YAML problem file and validates it into an immutable :class:`Problem`.
+"""Loader: reads a YAML problem file (and a class roster) and validates it into immutable data.
 
 This is one of the few modules that touch files. Shape and type checks are pydantic's; the
 checks that need the whole problem (matrix shapes against layer sizes, activation and loss
@@ -7,7 +7,9 @@ pairings, target ranges) follow, each raising a :class:`ProblemError` naming the
 
 from __future__ import annotations
 
+import csv
 import difflib
+import io
 import hashlib
 import math
 from decimal import Decimal
@@ -19,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ProblemError
 from .registry import ACTIVATIONS, LOSSES
-from .spec import QUANTITIES, Answers, Constraints, Draw, Matrix, Network, Problem, Randomisation, Training
+from .spec import QUANTITIES, Answers, Constraints, Draw, Matrix, Network, Problem, Randomisation, Student, Training
 
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 NumberRow = list[Number]
@@ -430,3 +432,47 @@ def _check_training(raw: _RawTraining, network: Network, examples: int, fail) ->
                 "training.steps: 0 for a forward-pass-only problem",
             )
     return Training(raw.learning_rate, steps, batch_size, raw.l2, raw.epochs)
+
+
+ROSTER_COLUMNS = ("name", "id")
+
+
+def load_roster(path: str | Path) -> tuple[Student, ...]:
+    """Read a class roster: a UTF-8 CSV file with a header holding (at least) ``name`` and ``id``."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise ProblemError(source, "", "file not found") from None
+    except OSError as err:
+        raise ProblemError(source, "", f"cannot read the file ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise ProblemError(source, "", f"not UTF-8 text (byte {err.start}); save the roster as UTF-8 CSV") from None
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as err:
+        raise ProblemError(source, "", f"not a CSV file ({err})") from None
+    if not rows:
+        raise ProblemError(source, "", "empty file; expected a header line with the columns name,id")
+    header = [cell.strip().lower() for cell in rows[0]]
+    for column in ROSTER_COLUMNS:
+        if column not in header:
+            raise ProblemError(source, "line 1", f"missing column {column!r} (the header must name the columns "
+                                                 f"name and id; found {', '.join(map(repr, rows[0])) or 'nothing'})")
+    at = {column: header.index(column) for column in ROSTER_COLUMNS}
+    students, seen = [], {}
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue  # blank line
+        cells = {column: row[i].strip() if i < len(row) else "" for column, i in at.items()}
+        for column in ROSTER_COLUMNS:
+            if not cells[column]:
+                raise ProblemError(source, f"line {line}", f"empty {column}")
+        if cells["id"] in seen:
+            raise ProblemError(source, f"line {line}", f"duplicate id {cells['id']!r} (also on line {seen[cells['id']]})")
+        seen[cells["id"]] = line
+        students.append(Student(cells["name"], cells["id"]))
+    if not students:
+        raise ProblemError(source, "", "no students listed below the header")
+    return tuple(students)

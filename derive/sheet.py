@@ -8,6 +8,7 @@ Compiling to PDF is :mod:`derive.pdf`'s job.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import jinja2
@@ -44,6 +45,7 @@ def escape(text: str) -> str:
     return escaped
 
 
+@functools.cache
 def environment() -> jinja2.Environment:
     """Jinja2 with LaTeX-friendly delimiters; every undefined name is an error."""
     env = jinja2.Environment(
@@ -60,8 +62,63 @@ def environment() -> jinja2.Environment:
 
 def worksheet_tex(verified: VerifiedSolution) -> str:
     """The students' worksheet: the network, the given numbers and the questions."""
+    return _render("worksheet.tex.j2", _worksheet_context(verified))
+
+
+def worksheet_body(verified: VerifiedSolution) -> str:
+    """The worksheet without preamble: to be placed in a larger document (an exam)."""
+    return _render("worksheet-body.tex.j2", _worksheet_context(verified))
+
+
+def derivation_body(verified: VerifiedSolution) -> str:
+    """The general formulas and the proofs: the same for every problem on one network."""
+    return _render("derivation.tex.j2", _derivation_context(verified))
+
+
+def worked_body(verified: VerifiedSolution, with_tables: bool = True) -> str:
+    """The worked solution of the (first few) steps, optionally with their summary tables."""
+    return _render("worked.tex.j2", dict(_common(verified), steps=_worked_steps(verified), with_tables=with_tables))
+
+
+def final_answers_body(verified: VerifiedSolution) -> str:
+    """One compact block of final answers: the given numbers and each worked step's tables."""
     verified = require_verified(verified)
-    return environment().get_template("worksheet.tex.j2").render(**_common(verified), questions=_questions(verified))
+    problem = verified.problem
+    d = problem.answers.decimals
+    parameters = []
+    for l, (W, b) in enumerate(zip(problem.weights, problem.biases), start=1):
+        parameters.append(rf"W^{{({l})}} = {_pmatrix(W, d)}" + (rf",\ b^{{({l})}} = {_pmatrix([[v] for v in b], d)}"
+                                                                 if problem.network.bias else ""))
+    return _render("final-answers.tex.j2", dict(_common(verified), parameters=parameters, steps=_worked_steps(verified)))
+
+
+def _render(template: str, context: dict) -> str:
+    return environment().get_template(template).render(**context)
+
+
+def _worksheet_context(verified: VerifiedSolution) -> dict:
+    verified = require_verified(verified)
+    return dict(_common(verified), questions=_questions(verified))
+
+
+def _derivation_context(verified: VerifiedSolution) -> dict:
+    derivation = require_verified(verified).solution.derivation
+    return {
+        "formulas": [{"title": f.title, "latex": f.latex} for f in formulas(derivation)],
+        "proofs": [{"claim": p.claim, "method": p.method, "instances": p.instances, "holds": p.holds}
+                   for p in derivation.proofs],
+    }
+
+
+def _worked_steps(verified: VerifiedSolution) -> list[dict]:
+    solution = verified.solution
+    steps = solution.steps if len(solution.steps) <= MAX_STEPS_WORKED else solution.steps[:1]
+    return [_worked_step(solution.problem, step, len(solution.steps) > 1) for step in steps]
+
+
+def _pmatrix(rows, d: int) -> str:
+    body = r" \\ ".join(" & ".join(number(v, d, False) for v in row) for row in rows)
+    return rf"\begin{{pmatrix}} {body} \end{{pmatrix}}"
 
 
 def answers_tex(verified: VerifiedSolution) -> str:
@@ -71,13 +128,12 @@ def answers_tex(verified: VerifiedSolution) -> str:
     problem = solution.problem
     d = problem.answers.decimals
     training = problem.training
-    steps = solution.steps if len(solution.steps) <= MAX_STEPS_WORKED else solution.steps[:1]
+    steps = _worked_steps(verified)
     context = dict(
         _common(verified),
-        formulas=[{"title": f.title, "latex": f.latex} for f in formulas(solution.derivation)],
-        proofs=[{"claim": p.claim, "method": p.method, "instances": p.instances, "holds": p.holds}
-                for p in solution.derivation.proofs],
-        steps=[_worked_step(problem, step, len(solution.steps) > 1) for step in steps],
+        **_derivation_context(verified),
+        steps=steps,
+        with_tables=True,
         steps_not_worked=len(solution.steps) - len(steps),
         loss_table=[(s.index + 1, ", ".join(str(i + 1) for i in s.batch), number(s.loss, d, False),
                      "" if s.loss_after is None else number(s.loss_after, d, False)) for s in solution.steps]
@@ -92,7 +148,7 @@ def answers_tex(verified: VerifiedSolution) -> str:
         loss_after=None if solution.steps[-1].loss_after is None else number(solution.steps[-1].loss_after, d, False),
         verification=verified.report.summary(),
     )
-    return environment().get_template("answers.tex.j2").render(**context)
+    return _render("answers.tex.j2", context)
 
 
 # ----------------------------------------------------------------------------------------------

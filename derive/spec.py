@@ -144,3 +144,11 @@ class Problem:
     @property
     def examples(self) -> int:
         return len(self.inputs)
+
+
+@dataclass(frozen=True)
+class Student:
+    """One row of a class roster: the name and ID stamped on the student's worksheet."""
+
+    name: str
+    id: str
