@@ -62,7 +62,7 @@ def solve_variants(problem: Problem, seed: int, sheets: Sequence[int], roster: S
                    progress: Callable[[], None] | None = None) -> tuple[Variant, ...]:
     """Draw, substitute and verify every variant that ``sheets`` uses, deriving the formulas once."""
     if problem.randomisation is None:
-        raise ProblemError(problem.source, "randomisation", "missing: add a randomisation section to make exam variants")
+        raise ProblemError(problem.source, "randomisation", "missing: the problem has no randomisation section, so it has no variants")
     derivation = derive(problem.network)
     students: dict[int, list[Student]] = {}
     for number, student in zip(sheets, roster):
