@@ -93,13 +93,19 @@ def test_every_field_accepts_the_verified_answer(built):
             assert feedback.startswith("answer ")
 
 
-def test_field_count_of_the_2_3_3_1_batch(built):
-    xml, key = built
-    if key["variants"][0]["key"]["network"]["layers"] != [2, 3, 3, 1]:
-        pytest.skip("counts for the 2-3-3-1 problem")
-    text = ET.fromstring(xml).findall("question[@type='cloze']")[0].find("questiontext/text").text
+COUNTS = {
     # forward: 3 examples x (3 + 3 + 1) x (z and a) = 42; J; deltas 3 + 18; gradients 25; updates 25; J'
-    assert len(FIELD.findall(text)) == 42 + 1 + 21 + 25 + 25 + 1
+    (2, 3, 3, 1): 42 + 1 + 21 + 25 + 25 + 1,
+    # forward: (2 + 1) x 2 = 6; J; deltas 1 + 2; gradients 6 + 3; updates 9; J'
+    (2, 2, 1): 6 + 1 + 3 + 9 + 9 + 1,
+}
+
+
+def test_field_count(built):
+    xml, key = built
+    layers = tuple(key["variants"][0]["key"]["network"]["layers"])
+    text = ET.fromstring(xml).findall("question[@type='cloze']")[0].find("questiontext/text").text
+    assert len(FIELD.findall(text)) == COUNTS[layers]
 
 
 def test_tolerance_follows_the_decimals():
