@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .printing import number
+from .printing import number, pmatrix
 from .registry import ACTIVATIONS, LOSSES
 from .verify import VerifiedSolution, require_verified
 
@@ -138,10 +138,10 @@ def question_html(verified: VerifiedSolution) -> str:
     parts.append(f"<p>Network {'-'.join(map(str, net.layers))} ({layers}); loss per example "
                  rf"\(L = {LOSSES[net.loss].latex}\); \(z^{{(l)}} = W^{{(l)}} a^{{(l-1)}} + b^{{(l)}}\).</p>")
     for l, (W, b) in enumerate(zip(problem.weights, problem.biases), start=1):
-        bias = rf",\quad b^{{({l})}} = {_matrix([[v] for v in b], d)}" if net.bias else ""
-        parts.append(rf"<p>\(W^{{({l})}} = {_matrix(W, d)}{bias}\)</p>")
-    parts.append(rf"<p>Inputs (one row per example): \(X = {_matrix(problem.inputs, d)}\), "
-                 rf"targets \(Y = {_matrix(problem.targets, d)}\).</p>")
+        bias = rf",\quad b^{{({l})}} = {pmatrix([[v] for v in b], d)}" if net.bias else ""
+        parts.append(rf"<p>\(W^{{({l})}} = {pmatrix(W, d)}{bias}\)</p>")
+    parts.append(rf"<p>Inputs (one row per example): \(X = {pmatrix(problem.inputs, d)}\), "
+                 rf"targets \(Y = {pmatrix(problem.targets, d)}\).</p>")
     training = problem.training
     parts.append(rf"<p>Learning rate \(\eta = {number(training.learning_rate, d, False)}\)"
                  + (rf", L2 penalty \(\lambda = {number(training.l2, d, False)}\)" if training.l2 else "")
@@ -154,11 +154,6 @@ def question_html(verified: VerifiedSolution) -> str:
         rows.append(rf"<tr><td>\({field.label}\)</td><td>{{1:NUMERICAL:={value}:{tol}#{feedback}}}</td></tr>")
     parts.append("<table>" + "".join(rows) + "</table>")
     return "\n".join(p for p in parts if p)
-
-
-def _matrix(rows, d: int) -> str:
-    body = r" \\ ".join(" & ".join(number(v, d, False) for v in row) for row in rows)
-    return rf"\begin{{pmatrix}} {body} \end{{pmatrix}}"
 
 
 def _cloze_escape(text: str) -> str:

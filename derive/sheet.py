@@ -17,7 +17,7 @@ from pylatex.utils import escape_latex
 
 from .answer_key import epoch_losses
 from .formulas import formulas
-from .printing import number
+from .printing import number, pmatrix
 from .registry import ACTIVATIONS, LOSSES
 from .verify import VerifiedSolution, require_verified
 
@@ -87,7 +87,7 @@ def final_answers_body(verified: VerifiedSolution) -> str:
     d = problem.answers.decimals
     parameters = []
     for l, (W, b) in enumerate(zip(problem.weights, problem.biases), start=1):
-        parameters.append(rf"W^{{({l})}} = {_pmatrix(W, d)}" + (rf",\ b^{{({l})}} = {_pmatrix([[v] for v in b], d)}"
+        parameters.append(rf"W^{{({l})}} = {pmatrix(W, d)}" + (rf",\ b^{{({l})}} = {pmatrix([[v] for v in b], d)}"
                                                                  if problem.network.bias else ""))
     return _render("final-answers.tex.j2", dict(_common(verified), parameters=parameters, steps=_worked_steps(verified)))
 
@@ -114,11 +114,6 @@ def _worked_steps(verified: VerifiedSolution) -> list[dict]:
     solution = verified.solution
     steps = solution.steps if len(solution.steps) <= MAX_STEPS_WORKED else solution.steps[:1]
     return [_worked_step(solution.problem, step, len(solution.steps) > 1) for step in steps]
-
-
-def _pmatrix(rows, d: int) -> str:
-    body = r" \\ ".join(" & ".join(number(v, d, False) for v in row) for row in rows)
-    return rf"\begin{{pmatrix}} {body} \end{{pmatrix}}"
 
 
 def answers_tex(verified: VerifiedSolution) -> str:
