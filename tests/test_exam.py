@@ -130,6 +130,9 @@ def test_real_pdfs_show_names_ids_and_variant_answers(tmp_path):
     for name, sid in (("Zoë Müller", "s1001"), ("Jean-Luc O'Neil & Co", "s1002"), ("Ada Lovelace", "s1003")):
         assert name in text and sid in text
     assert "Variant 3" in text
+    pages = subprocess.run(["pdftotext", str(out / "exam.pdf"), "-"], capture_output=True, text=True, check=True).stdout.split("\f")
+    starts = [i + 1 for i, page in enumerate(pages) if "Name:" in page]
+    assert len(starts) == 3 and all(n % 2 == 1 for n in starts)  # duplex: every sheet starts on a front page
     key = json.loads((out / "key.json").read_text())
     key_text = pdf_text(out / "key.pdf")
     for entry in key["variants"]:
