@@ -191,3 +191,22 @@ def test_every_constraint_holds_on_every_variant(relu, seed, k):
     for group in groups:
         shown = [v for m in group for v in rounded(m)]
         assert len(set(shown)) == len(shown)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**63), k=st.integers(1, 10_000))
+def test_sigmoid_variants_are_not_saturated(seed, k):
+    variant = make_variant(load_problem(SIGMOID), seed, k)
+    sigmoid = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    x, y = np.array(variant.inputs[0]), np.array(variant.targets[0])
+    W1, W2 = np.array(variant.weights[0]), np.array(variant.weights[1])
+    z1 = W1 @ x + np.array(variant.biases[0])
+    a1 = sigmoid(z1)
+    z2 = W2 @ a1 + np.array(variant.biases[1])
+    a2 = sigmoid(z2)
+    assert np.abs(z1).max() < 2 and np.abs(z2).max() < 2
+    d2 = (a2 - y) * a2 * (1 - a2)
+    d1 = (W2.T @ d2) * a1 * (1 - a1)
+    gradients = [*np.outer(d2, a1).ravel(), *d2, *np.outer(d1, x).ravel(), *d1]
+    assert all(f"{abs(g):.4f}" != "0.0000" for g in gradients)
+    assert y[0] in (0.0, 1.0) and all(0 < v <= 1 for v in x)
