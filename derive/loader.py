@@ -73,6 +73,7 @@ class _RawConstraints(_Strict):
     inactive_relu: Annotated[int, Field(strict=True, ge=0)] = 0
     nonzero_gradients: bool = True
     distinct_answers: bool = True
+    no_rounding_ties: bool = False
 
 
 class _RawRandomData(_Strict):
@@ -360,7 +361,7 @@ def _check_randomisation(raw: _RawRandomisation, network: Network, decimals: int
     c = raw.constraints
     return Randomisation(
         parameters=tuple(draws.items()), inputs=inputs, targets=targets,
-        constraints=Constraints(c.max_abs_z, c.inactive_relu, c.nonzero_gradients, c.distinct_answers),
+        constraints=Constraints(c.max_abs_z, c.inactive_relu, c.nonzero_gradients, c.distinct_answers, c.no_rounding_ties),
         max_draws=raw.max_draws,
     )
 

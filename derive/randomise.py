@@ -108,6 +108,7 @@ _DESCRIPTIONS = {
     "inactive_relu": "the number of inactive ReLU units (and no pre-activation that rounds to 0)",
     "nonzero_gradients": "no gradient that rounds to 0",
     "distinct_answers": "no two equal answers",
+    "no_rounding_ties": "no answer halfway between two rounded values",
 }
 
 
@@ -128,6 +129,8 @@ def violated_constraint(problem: Problem, constraints: Constraints) -> str | Non
         return "nonzero_gradients"
     if constraints.distinct_answers and any(_equal_answers(problem, s, d) for s in steps):
         return "distinct_answers"
+    if constraints.no_rounding_ties and any(_on_a_tie(_answers(s), d) for s in steps):
+        return "no_rounding_ties"
     return None
 
 
@@ -157,6 +160,19 @@ def _equal_answers(problem: Problem, step, d: int) -> bool:
         groups += [step.delta, [*step.grad_W, *(step.grad_b if problem.network.bias else ())],
                    [*step.new_W, *(step.new_b if problem.network.bias else ())]]
     return any(_has_duplicates(np.concatenate([np.ravel(m) for m in group]), d) for group in groups)
+
+
+def _answers(step) -> np.ndarray:
+    """Every answer of a step (forward pass, losses, deltas, gradients, new parameters) as one array."""
+    arrays = [*step.z, *step.a, np.array([step.loss] + ([] if step.loss_after is None else [step.loss_after]))]
+    if step.delta is not None:
+        arrays += [*step.delta, *step.grad_W, *step.grad_b, *step.new_W, *step.new_b]
+    return np.concatenate([np.ravel(a) for a in arrays])
+
+
+def _on_a_tie(values: np.ndarray, d: int) -> bool:
+    scaled = np.abs(values) * 10.0**d
+    return bool(np.any(np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6))
 
 
 def _has_duplicates(values: Iterable[float], d: int) -> bool:

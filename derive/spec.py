@@ -98,7 +98,10 @@ class Constraints:
     * ``nonzero_gradients``: no gradient rounds to 0 at the sheet's decimals (except those of
       a unit that is inactive for every example of the batch);
     * ``distinct_answers``: no two answers of one kind (z, a, losses, deltas, gradients, updated
-      parameters) are equal at the sheet's decimals (exact zeros aside).
+      parameters) are equal at the sheet's decimals (exact zeros aside);
+    * ``no_rounding_ties``: no answer lies halfway between two values at the sheet's decimals
+      (e.g. 0.25735 at 4 decimals), where students' rounding rules differ. Off by default: on
+      coarse grids most draws have such a value, and Moodle's tolerance accepts either rounding.
     Targets are always checked against the loss (e.g. in [0, 1] for cross-entropy).
     """
 
@@ -106,6 +109,7 @@ class Constraints:
     inactive_relu: int = 0
     nonzero_gradients: bool = True
     distinct_answers: bool = True
+    no_rounding_ties: bool = False
 
 
 @dataclass(frozen=True)

@@ -210,3 +210,12 @@ def test_sigmoid_variants_are_not_saturated(seed, k):
     gradients = [*np.outer(d2, a1).ravel(), *d2, *np.outer(d1, x).ravel(), *d1]
     assert all(f"{abs(g):.4f}" != "0.0000" for g in gradients)
     assert y[0] in (0.0, 1.0) and all(0 < v <= 1 for v in x)
+
+
+def test_no_rounding_ties_when_asked(relu):
+    strict = dataclasses.replace(relu.randomisation, max_draws=20000, constraints=dataclasses.replace(
+        relu.randomisation.constraints, no_rounding_ties=True))
+    for k in (1, 2):
+        zs, acts, deltas, gW, gb, newW, newb = backprop(make_variant(dataclasses.replace(relu, randomisation=strict), 4, k))
+        for value in np.concatenate([np.ravel(m) for m in (*zs, *acts, *deltas, *gW, *gb, *newW, *newb)]):
+            assert abs(abs(value) * 1e4 % 1 - 0.5) > 1e-6
