@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 
 from .answer_key import answer_key
 from .derivation import derive
-from .errors import ProblemError
+from .errors import DeriveError, ProblemError
 from .randomise import make_variant, numbers
 from .sheet import derivation_body, environment, escape, final_answers_body, worked_body, worksheet_body
 from .spec import Problem, Student
@@ -50,11 +50,11 @@ def variant_numbers(count: int | None, roster: Sequence[Student] = ()) -> list[i
     """The variant of each worksheet: 1..count, or one per student (cycling through ``count``
     variants when both are given)."""
     if count is not None and count < 1:
-        raise ProblemError("--variants", "", f"need at least 1 variant, got {count}")
+        raise DeriveError(f"--variants: need at least 1 variant, got {count}")
     if roster:
         return [i % count + 1 if count else i + 1 for i in range(len(roster))]
     if count is None:
-        raise ProblemError("derive exam", "", "give --variants N or --roster FILE")
+        raise DeriveError("give --variants N or --roster FILE (or both)")
     return list(range(1, count + 1))
 
 
