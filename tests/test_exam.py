@@ -200,3 +200,16 @@ def test_unmeetable_constraints_leave_the_folder_as_it_was(tmp_path):
 def test_problem_without_randomisation(tmp_path):
     result = exam(PROBLEMS / "sgd-tanh-hidden.yaml", "--variants", 2, "--seed", 1, "--tex-only", "-o", tmp_path / "o", expect=2)
     assert "no randomisation section" in result.output
+
+
+def test_latex_failure_writes_nothing(tmp_path, monkeypatch):
+    from derive import cli
+    from derive.pdf import LatexError
+
+    def fail(*args, **kwargs):
+        raise LatexError("key-part1.tex", "  ! Undefined control sequence.")
+
+    monkeypatch.setattr(cli, "compile_joined", fail)
+    result = exam(SIGMOID, "--variants", 2, "--seed", 1, "-o", tmp_path / "out", expect=4)
+    assert "LaTeX failed on key-part1.tex" in result.output
+    assert list(tmp_path.iterdir()) == []
