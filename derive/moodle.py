@@ -10,6 +10,7 @@ a hair for float error. :func:`cloze_fields` lists the fields in the order they 
 from __future__ import annotations
 
 import html
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Sequence
@@ -95,7 +96,36 @@ def quiz_xml(variants: Sequence[tuple[int, VerifiedSolution]], category: str) ->
     # ElementTree cannot write CDATA: the HTML texts went in as markers, replaced here.
     for i, text in enumerate(html_texts):
         body = body.replace(_marker(i), f"<![CDATA[{text}]]>", 1)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+    xml = '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+    check_quiz(xml, [len(cloze_fields(v)) for _, v in variants])
+    return xml
+
+
+#: What Moodle's XML import needs of each question, by type.
+REQUIRED = {
+    "category": ("category/text",),
+    "cloze": ("name/text", "questiontext/text", "generalfeedback/text", "penalty", "hidden"),
+}
+CLOZE_FIELD = re.compile(r"\{1:NUMERICAL:=(-?[0-9.]+):([0-9.]+)#[^{}]*\}")
+
+
+def check_quiz(xml: str, fields_per_question: Sequence[int]) -> None:
+    """Check a quiz before it is written: well-formed, one category first, the elements Moodle
+    requires, HTML texts, and every embedded answer in NUMERICAL syntax (count as expected)."""
+    root = ET.fromstring(xml.encode("utf-8"))
+    questions = root.findall("question")
+    problems = [] if root.tag == "quiz" and questions and questions[0].get("type") == "category" else ["no leading category"]
+    for i, question in enumerate(questions):
+        kind = question.get("type", "")
+        problems += [f"question {i}: no <{path}>" for path in REQUIRED.get(kind, ("?",)) if question.find(path) is None]
+    for i, (question, expected) in enumerate(zip(questions[1:], fields_per_question), start=1):
+        text = question.findtext("questiontext/text") or ""
+        if question.find("questiontext").get("format") != "html" or text.count(r"\(") != text.count(r"\)"):
+            problems.append(f"question {i}: question text is not HTML with balanced \\( \\)")
+        if len(CLOZE_FIELD.findall(text)) != expected or text.count("{1:") != expected:
+            problems.append(f"question {i}: {len(CLOZE_FIELD.findall(text))} well-formed answer fields, expected {expected}")
+    if len(questions) != len(fields_per_question) + 1 or problems:
+        raise ValueError("the Moodle XML is not what Moodle imports: " + "; ".join(problems or ["question count"]))
 
 
 def _marker(i: int) -> str:

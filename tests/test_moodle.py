@@ -110,3 +110,17 @@ def test_field_count(built):
 
 def test_tolerance_follows_the_decimals():
     assert tolerance(2) == "0.00500001" and tolerance(0) == "0.500001"
+
+
+def test_check_quiz_rejects_what_moodle_would_not_import(built):
+    from derive.moodle import check_quiz
+
+    xml, key = built
+    count = len(FIELD.findall(ET.fromstring(xml).findall("question[@type='cloze']")[0].find("questiontext/text").text))
+    good = [count] + [len(FIELD.findall(q.find("questiontext/text").text)) for q in ET.fromstring(xml).findall("question[@type='cloze']")[1:]]
+    check_quiz(xml, good)
+    for broken in (xml.replace("<generalfeedback", "<feedback", 1).replace("</generalfeedback>", "</feedback>", 1),
+                   xml.replace(":NUMERICAL:=", ":NUMERICAL:", 1),
+                   xml.replace("</quiz>", "")):
+        with pytest.raises((ValueError, ET.ParseError)):
+            check_quiz(broken, good)
