@@ -25,6 +25,13 @@ HAIR_DIGITS = 6  # the tolerance gets 10^-(d + 6) extra, for float error in valu
 _CLOZE_SPECIAL = "\\}#~/\"{"
 
 
+GROUP_TITLES = {
+    "forward": "Forward pass", "loss": "Loss", "output_delta": "Output-layer deltas",
+    "hidden_delta": "Hidden-layer deltas", "gradients": "Gradients", "updates": "Updated weights and biases",
+    "loss_after": "Loss after the update",
+}
+
+
 @dataclass(frozen=True)
 class Field:
     """One embedded answer: what is asked (TeX), the group it belongs to, the verified value."""
@@ -177,12 +184,14 @@ def question_html(verified: VerifiedSolution) -> str:
                  + (rf", L2 penalty \(\lambda = {number(training.l2, d, False)}\)" if training.l2 else "")
                  + ("; one full-batch step" if training.batch_size is None else f"; batches of {training.batch_size}")
                  + f". Give every answer to {d} decimals (the first step only).</p>")
-    rows = []
+    groups: dict[str, list[str]] = {}
     for field in cloze_fields(verified):
         value = np.format_float_positional(field.value, trim="-")
         feedback = _cloze_escape(f"answer {number(field.value, d, False)}")
-        rows.append(rf"<tr><td>\({field.label}\)</td><td>{{1:NUMERICAL:={value}:{tol}#{feedback}}}</td></tr>")
-    parts.append("<table>" + "".join(rows) + "</table>")
+        groups.setdefault(field.group, []).append(
+            rf"<tr><td>\({field.label}\)</td><td>{{1:NUMERICAL:={value}:{tol}#{feedback}}}</td></tr>")
+    for group, rows in groups.items():
+        parts.append(f"<h5>{GROUP_TITLES[group]}</h5>\n<table>" + "".join(rows) + "</table>")
     return "\n".join(p for p in parts if p)
 
 
