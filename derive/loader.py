@@ -116,19 +116,22 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 def load_problem(path: str | Path) -> Problem:
     """Read and validate a problem file; raise :class:`ProblemError` on any problem."""
-    path = Path(path)
     source = str(path)
-    try:
-        raw_bytes = path.read_bytes()
-    except FileNotFoundError:
-        raise ProblemError(source, "", "file not found") from None
-    except OSError as err:
-        raise ProblemError(source, "", f"cannot read the file ({err.strerror})") from None
+    raw_bytes = _read(Path(path))
     try:
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ProblemError(source, "", f"not UTF-8 text (byte {err.start})") from None
     return parse_problem(text, source, sha256=hashlib.sha256(raw_bytes).hexdigest())
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ProblemError(str(path), "", "file not found") from None
+    except OSError as err:
+        raise ProblemError(str(path), "", f"cannot read the file ({err.strerror})") from None
 
 
 def parse_problem(text: str, source: str = "<string>", sha256: str = "") -> Problem:
@@ -440,14 +443,9 @@ ROSTER_COLUMNS = ("name", "id")
 
 def load_roster(path: str | Path) -> tuple[Student, ...]:
     """Read a class roster: a UTF-8 CSV file with a header holding (at least) ``name`` and ``id``."""
-    path = Path(path)
     source = str(path)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise ProblemError(source, "", "file not found") from None
-    except OSError as err:
-        raise ProblemError(source, "", f"cannot read the file ({err.strerror})") from None
+        text = _read(Path(path)).decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise ProblemError(source, "", f"not UTF-8 text (byte {err.start}); save the roster as UTF-8 CSV") from None
     try:
