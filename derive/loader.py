@@ -86,6 +86,7 @@ class _RawRandomisation(_Strict):
     data: _RawRandomData = _RawRandomData()
     constraints: _RawConstraints = _RawConstraints()
     max_draws: Annotated[int, Field(strict=True, gt=0, le=1_000_000)] = 1000
+    instructions: str | None = None
 
 
 class _RawProblem(_Strict):
@@ -365,7 +366,7 @@ def _check_randomisation(raw: _RawRandomisation, network: Network, decimals: int
     return Randomisation(
         parameters=tuple(draws.items()), inputs=inputs, targets=targets,
         constraints=Constraints(c.max_abs_z, c.inactive_relu, c.nonzero_gradients, c.distinct_answers, c.no_rounding_ties),
-        max_draws=raw.max_draws,
+        max_draws=raw.max_draws, instructions=raw.instructions,
     )
 
 

@@ -81,8 +81,9 @@ def _draw(problem: Problem, rng: np.random.Generator, variant: int) -> Problem:
     inputs = _matrix(spec.inputs, problem.inputs, rng)
     targets = _one_hot(len(problem.targets), problem.network.layers[-1], rng) if spec.targets and spec.targets.one_hot \
         else _matrix(spec.targets, problem.targets, rng)
-    return dataclasses.replace(problem, title=f"{problem.title} (variant {variant})", weights=weights, biases=biases,
-                               inputs=inputs, targets=targets, randomisation=None)
+    instructions = problem.instructions if spec.instructions is None else spec.instructions
+    return dataclasses.replace(problem, title=f"{problem.title} (variant {variant})", instructions=instructions,
+                               weights=weights, biases=biases, inputs=inputs, targets=targets, randomisation=None)
 
 
 def _matrix(draw: Draw | None, given: tuple[tuple[float, ...], ...], rng: np.random.Generator):

@@ -115,13 +115,15 @@ class Constraints:
 @dataclass(frozen=True)
 class Randomisation:
     """How variants of a problem are drawn. ``parameters`` pairs each key (W1, b1, ...) with its
-    draw (keys left out keep the file's values); ``inputs``/``targets`` None keep the file's data."""
+    draw (keys left out keep the file's values); ``inputs``/``targets`` None keep the file's data;
+    ``instructions`` None keeps the file's instructions."""
 
     parameters: tuple[tuple[str, Draw], ...] = ()
     inputs: Draw | None = None
     targets: Draw | None = None
     constraints: Constraints = field(default_factory=Constraints)
     max_draws: int = 1000
+    instructions: str | None = None  # the variants' instructions, when the file's own do not suit
 
 
 @dataclass(frozen=True)

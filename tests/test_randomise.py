@@ -219,3 +219,10 @@ def test_no_rounding_ties_when_asked(relu):
         zs, acts, deltas, gW, gb, newW, newb = backprop(make_variant(dataclasses.replace(relu, randomisation=strict), 4, k))
         for value in np.concatenate([np.ravel(m) for m in (*zs, *acts, *deltas, *gW, *gb, *newW, *newb)]):
             assert abs(abs(value) * 1e4 % 1 - 0.5) > 1e-6
+
+
+def test_variants_can_have_their_own_instructions():
+    problem = load_problem(SIGMOID)
+    assert "compare the three updates" in problem.instructions
+    variant = make_variant(problem, 1, 1)
+    assert "compare" not in variant.instructions and "learning rate 0.5" in variant.instructions
