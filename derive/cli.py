@@ -1,4 +1,4 @@
-"""Command line: ``derive solve``, ``derive formulas`` and ``derive sheet``.
+"""Command line: ``derive solve``, ``derive formulas``, ``derive sheet`` and ``derive exam``.
 
 The CLI is one of the few places that touch files: it loads the problem, runs the pipeline and
 writes outputs atomically (a temporary file moved into place), so a failure never leaves a
@@ -8,20 +8,25 @@ half-written file. Every :class:`DeriveError` becomes one line on stderr and its
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .derivation import derive as derive_formulas
 from .errors import DeriveError
-from .files import write_atomically
+from .exam import documents, exam_blocks, key_blocks, key_json, solve_variants, variant_numbers
+from .files import write_atomically, write_folder_atomically
 from .formulas import formulas as formula_list
-from .loader import load_problem
+from .loader import load_problem, load_roster
+from .moodle import quiz_xml
 from .pipeline import solve as solve_problem, solve_compared
 from .answer_key import answer_key
 from .terminal import formula_listing, worked_solution
-from .pdf import build_sheet
+from .pdf import Engine, build_sheet, compile_joined
 
 
 class _Group(click.Group):
@@ -76,3 +81,50 @@ def sheet(problem_file: Path, out_dir: Path | None, tex_only: bool) -> None:
     out_dir = out_dir if out_dir is not None else Path("output") / Path(problem_file).stem
     for path in build_sheet(verified, out_dir, tex_only=tex_only, compared=solve_compared(problem)):
         click.echo(f"written: {path}")
+
+
+@main.command()
+@click.argument("problem_file", type=click.Path(path_type=Path))
+@click.option("--variants", "count", type=int, help="Number of variants (default with --roster: one per student).")
+@click.option("--seed", type=click.IntRange(min=0), required=True, help="Seed: the same seed gives the same variants.")
+@click.option("--roster", type=click.Path(path_type=Path), help="UTF-8 CSV with columns name,id: one stamped sheet per student.")
+@click.option("--moodle", is_flag=True, help="Also write quiz.xml: one Moodle cloze question per variant.")
+@click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: output/<problem name>-<seed>/).")
+@click.option("--tex-only", is_flag=True, help="Write the .tex files (and key.json, quiz.xml) only; no TeX engine needed.")
+def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, moodle: bool,
+         out_dir: Path | None, tex_only: bool) -> None:
+    """Write N randomised, verified variants of PROBLEM_FILE: exam.pdf, key.pdf, key.json (and quiz.xml)."""
+    problem = load_problem(problem_file)
+    students = load_roster(roster) if roster is not None else ()
+    sheets = variant_numbers(count, students)
+    engine = None if tex_only else Engine.find(single_pass=True)  # the collections have no cross-references
+    out_dir = out_dir if out_dir is not None else Path("output") / f"{Path(problem_file).stem}-{seed}"
+    with _progress() as bar:
+        task = bar.add_task("variants drawn and verified", total=len(set(sheets)))
+        variants = solve_variants(problem, seed, sheets, students, progress=lambda: bar.advance(task))
+        sheet_blocks, answer_blocks = exam_blocks(variants, sheets, students), key_blocks(variants)
+        files: dict[str, str | bytes] = {
+            "exam.tex": documents(sheet_blocks, problem.title, seed)[0],
+            "key.tex": documents(answer_blocks, problem.title, seed)[0],
+            "key.json": json.dumps(key_json(problem, seed, variants), indent=2) + "\n",
+        }
+        if moodle:
+            category = f"derive/{Path(problem_file).stem}-seed-{seed}"
+            files["quiz.xml"] = quiz_xml([(v.number, v.verified) for v in variants], category)
+        if engine is not None:
+            parts = os.cpu_count() or 1
+            sources = {"exam": documents(sheet_blocks, problem.title, seed, parts),
+                       "key": documents(answer_blocks, problem.title, seed, parts)}
+            task = bar.add_task("LaTeX parts compiled", total=sum(len(p) for p in sources.values()))
+            pdfs = compile_joined(sources, engine, done=lambda: bar.advance(task))
+            files.update({f"{name}.pdf": content for name, content in pdfs.items()})
+    for path in write_folder_atomically(out_dir, files):
+        click.echo(f"written: {path}")
+
+
+def _progress() -> Progress:
+    """A progress bar on stderr (silent when stderr is not a terminal)."""
+    console = Console(stderr=True)
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, disable=not console.is_terminal, transient=False)

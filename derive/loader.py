@@ -1,4 +1,4 @@
-"""Loader: reads a YAML problem file and validates it into an immutable :class:`Problem`.
+"""Loader: reads a YAML problem file (and a class roster) and validates it into immutable data.
 
 This is one of the few modules that touch files. Shape and type checks are pydantic's; the
 checks that need the whole problem (matrix shapes against layer sizes, activation and loss
@@ -7,9 +7,12 @@ pairings, target ranges) follow, each raising a :class:`ProblemError` naming the
 
 from __future__ import annotations
 
+import csv
 import difflib
+import io
 import hashlib
 import math
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
@@ -18,10 +21,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ProblemError
 from .registry import ACTIVATIONS, LOSSES
-from .spec import EXERCISES, QUANTITIES, Answers, Comparison, Matrix, Network, Problem, Training
+from .spec import (
+    EXERCISES, QUANTITIES, Answers, Comparison, Constraints, Draw, Matrix, Network, Problem, Randomisation,
+    Student, Training,
+)
 
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 NumberRow = list[Number]
+
+
+MAX_GRID_POINTS = 100_000
 
 
 class _Strict(BaseModel):
@@ -58,6 +67,36 @@ class _RawCompare(_Strict):
     loss: list[str] | None = Field(default=None, min_length=2)
 
 
+class _RawDraw(_Strict):
+    min: Number | None = None
+    max: Number | None = None
+    step: Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)] | None = None
+    choices: list[Number] | None = Field(default=None, min_length=1)
+    nonzero: bool = False
+    one_hot: bool = False
+
+
+class _RawConstraints(_Strict):
+    max_abs_z: Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)] | None = None
+    inactive_relu: Annotated[int, Field(strict=True, ge=0)] = 0
+    nonzero_gradients: bool = True
+    distinct_answers: bool = True
+    no_rounding_ties: bool = False
+
+
+class _RawRandomData(_Strict):
+    inputs: _RawDraw | None = None
+    targets: _RawDraw | None = None
+
+
+class _RawRandomisation(_Strict):
+    parameters: dict[str, _RawDraw] = {}
+    data: _RawRandomData = _RawRandomData()
+    constraints: _RawConstraints = _RawConstraints()
+    max_draws: Annotated[int, Field(strict=True, gt=0, le=1_000_000)] = 1000
+    instructions: str | None = None
+
+
 class _RawProblem(_Strict):
     title: str = Field(min_length=1)
     instructions: str = ""
@@ -67,6 +106,7 @@ class _RawProblem(_Strict):
     training: _RawTraining
     answers: _RawAnswers = _RawAnswers()
     compare: _RawCompare | None = None
+    randomisation: _RawRandomisation | None = None
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -86,19 +126,22 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 def load_problem(path: str | Path) -> Problem:
     """Read and validate a problem file; raise :class:`ProblemError` on any problem."""
-    path = Path(path)
     source = str(path)
-    try:
-        raw_bytes = path.read_bytes()
-    except FileNotFoundError:
-        raise ProblemError(source, "", "file not found") from None
-    except OSError as err:
-        raise ProblemError(source, "", f"cannot read the file ({err.strerror})") from None
+    raw_bytes = _read(Path(path))
     try:
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ProblemError(source, "", f"not UTF-8 text (byte {err.start})") from None
     return parse_problem(text, source, sha256=hashlib.sha256(raw_bytes).hexdigest())
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ProblemError(str(path), "", "file not found") from None
+    except OSError as err:
+        raise ProblemError(str(path), "", f"cannot read the file ({err.strerror})") from None
 
 
 def parse_problem(text: str, source: str = "<string>", sha256: str = "") -> Problem:
@@ -170,6 +213,9 @@ def _build(raw: _RawProblem, source: str, sha256: str) -> Problem:
     training = _check_training(raw.training, network, len(inputs), fail)
     asked = tuple(raw.answers.asked) if raw.answers.asked is not None else QUANTITIES
     compare = _check_compare(raw, network, fail)
+    randomisation = None
+    if raw.randomisation is not None:
+        randomisation = _check_randomisation(raw.randomisation, network, raw.answers.decimals, fail)
     problem = Problem(
         title=raw.title,
         instructions=raw.instructions,
@@ -183,6 +229,7 @@ def _build(raw: _RawProblem, source: str, sha256: str) -> Problem:
         source=source,
         sha256=sha256,
         compare=compare,
+        randomisation=randomisation,
     )
     for i, (option, alternative) in enumerate(problem.compared()):
         # Each option must make a valid problem of its own (pairings, targets, derivatives).
@@ -317,18 +364,100 @@ def _check_data(raw: _RawData, network: Network, fail) -> tuple[Matrix, Matrix]:
             "data.targets",
             f"expected one row per example ({len(raw.inputs)} inputs), got {len(raw.targets)}",
         )
-    loss = LOSSES[network.loss]
     for i, row in enumerate(raw.targets):
-        if loss.targets_in_unit_interval and any(not 0.0 <= y <= 1.0 for y in row):
-            raise fail(f"data.targets[{i}]", f"{network.loss} needs targets in [0, 1], got {row}")
-        if loss.targets_sum_to_one and not math.isclose(sum(row), 1.0, abs_tol=1e-9):
-            raise fail(
-                f"data.targets[{i}]",
-                f"{network.loss} needs each target row to sum to 1 (a class distribution), "
-                f"got {row} with sum {sum(row):g}",
-            )
+        wrong = target_error(row, network.loss)
+        if wrong:
+            raise fail(f"data.targets[{i}]", wrong)
     as_matrix = lambda rows: tuple(tuple(float(x) for x in row) for row in rows)  # noqa: E731
     return as_matrix(raw.inputs), as_matrix(raw.targets)
+
+
+def target_error(row, loss_name: str) -> str | None:
+    """Why a target row does not suit the loss, or None when it does."""
+    loss = LOSSES[loss_name]
+    row = list(row)
+    if loss.targets_in_unit_interval and any(not 0.0 <= y <= 1.0 for y in row):
+        return f"{loss_name} needs targets in [0, 1], got {row}"
+    if loss.targets_sum_to_one and not math.isclose(sum(row), 1.0, abs_tol=1e-9):
+        return (f"{loss_name} needs each target row to sum to 1 (a class distribution), "
+                f"got {row} with sum {sum(row):g}")
+    return None
+
+
+def _check_randomisation(raw: _RawRandomisation, network: Network, decimals: int, fail) -> Randomisation:
+    """Resolve the defaults (``weights``, ``biases``) into one draw per parameter key."""
+    depth = network.depth
+    keys = [f"W{l}" for l in range(1, depth + 1)] + ([f"b{l}" for l in range(1, depth + 1)] if network.bias else [])
+    defaults = {"weights": "W", "biases": "b"} if network.bias else {"weights": "W"}
+    for key in raw.parameters:
+        if key not in keys and key not in defaults:
+            raise fail(f"randomisation.parameters.{key}",
+                       f"unknown key; expected weights, {'biases, ' if network.bias else ''}or one of {', '.join(keys)}")
+    draws = {}
+    for key in keys:
+        default = next((raw.parameters[name] for name, prefix in defaults.items()
+                        if key.startswith(prefix) and name in raw.parameters), None)
+        chosen, name = (raw.parameters[key], key) if key in raw.parameters else (default, "weights" if key[0] == "W" else "biases")
+        if chosen is not None:
+            draws[key] = _draw(chosen, f"randomisation.parameters.{name}", decimals, fail, one_hot_allowed=False)
+    inputs = raw.data.inputs and _draw(raw.data.inputs, "randomisation.data.inputs", decimals, fail, False)
+    targets = raw.data.targets and _draw(raw.data.targets, "randomisation.data.targets", decimals, fail, True)
+    if targets is not None and targets.one_hot and network.layers[-1] < 2:
+        raise fail("randomisation.data.targets", "one_hot needs at least 2 output neurons")
+    c = raw.constraints
+    return Randomisation(
+        parameters=tuple(draws.items()), inputs=inputs, targets=targets,
+        constraints=Constraints(c.max_abs_z, c.inactive_relu, c.nonzero_gradients, c.distinct_answers, c.no_rounding_ties),
+        max_draws=raw.max_draws, instructions=raw.instructions,
+    )
+
+
+def _draw(raw: _RawDraw, field: str, decimals: int, fail, one_hot_allowed: bool) -> Draw:
+    """A draw that is a grid (min, max, step) xor a list of choices xor one-hot, on the sheet's decimals."""
+    grid = (raw.min, raw.max, raw.step)
+    if raw.one_hot:
+        if not one_hot_allowed:
+            raise fail(field, "one_hot is only for data.targets")
+        if raw.choices is not None or any(v is not None for v in grid):
+            raise fail(field, "one_hot takes no min, max, step or choices")
+        return Draw(one_hot=True)
+    if raw.choices is not None:
+        if any(v is not None for v in grid):
+            raise fail(field, "give either choices or min, max and step, not both")
+        values = [v for v in raw.choices if not (raw.nonzero and v == 0)]
+        if not values:
+            raise fail(field, "no choice left (all are 0 and nonzero is true)")
+        _on_decimals(raw.choices, field + ".choices", decimals, fail)
+        return Draw(choices=tuple(float(v) for v in raw.choices), nonzero=raw.nonzero)
+    missing = [name for name, v in zip(("min", "max", "step"), grid) if v is None]
+    if missing:
+        raise fail(field, f"missing {', '.join(missing)} (give min, max and step, or choices)")
+    if raw.min > raw.max:
+        raise fail(field, f"min {raw.min:g} is greater than max {raw.max:g}")
+    _on_decimals([raw.step], field + ".step", decimals, fail)
+    draw = Draw(minimum=float(raw.min), maximum=float(raw.max), step=float(raw.step), nonzero=raw.nonzero)
+    if (raw.max - raw.min) / raw.step > MAX_GRID_POINTS:
+        raise fail(field, f"more than {MAX_GRID_POINTS} values between min and max; use a larger step")
+    if not grid_values(draw):
+        raise fail(field, f"no multiple of {raw.step:g} lies in [{raw.min:g}, {raw.max:g}]"
+                          + (" other than 0" if raw.nonzero else ""))
+    return draw
+
+
+def _on_decimals(values, field: str, decimals: int, fail) -> None:
+    for v in values:
+        if Decimal(repr(float(v))).normalize().as_tuple().exponent < -decimals:
+            raise fail(field, f"{v!r} has more decimals than the sheet shows (answers.decimals: {decimals})")
+
+
+def grid_values(draw: Draw) -> tuple[Decimal, ...]:
+    """Every value a draw can give, exactly, in increasing order."""
+    if draw.choices:
+        return tuple(Decimal(repr(v)) for v in draw.choices if not (draw.nonzero and v == 0))
+    step = Decimal(repr(draw.step))
+    low = math.ceil(Decimal(repr(draw.minimum)) / step)
+    high = math.floor(Decimal(repr(draw.maximum)) / step)
+    return tuple(k * step for k in range(low, high + 1) if not (draw.nonzero and k == 0))
 
 
 def _check_training(raw: _RawTraining, network: Network, examples: int, fail) -> Training:
@@ -350,3 +479,42 @@ def _check_training(raw: _RawTraining, network: Network, examples: int, fail) ->
                 "training.steps: 0 for a forward-pass-only problem",
             )
     return Training(raw.learning_rate, steps, batch_size, raw.l2, raw.epochs)
+
+
+ROSTER_COLUMNS = ("name", "id")
+
+
+def load_roster(path: str | Path) -> tuple[Student, ...]:
+    """Read a class roster: a UTF-8 CSV file with a header holding (at least) ``name`` and ``id``."""
+    source = str(path)
+    try:
+        text = _read(Path(path)).decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ProblemError(source, "", f"not UTF-8 text (byte {err.start}); save the roster as UTF-8 CSV") from None
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as err:
+        raise ProblemError(source, "", f"not a CSV file ({err})") from None
+    if not rows:
+        raise ProblemError(source, "", "empty file; expected a header line with the columns name,id")
+    header = [cell.strip().lower() for cell in rows[0]]
+    for column in ROSTER_COLUMNS:
+        if column not in header:
+            raise ProblemError(source, "line 1", f"missing column {column!r} (the header must name the columns "
+                                                 f"name and id; found {', '.join(map(repr, rows[0])) or 'nothing'})")
+    at = {column: header.index(column) for column in ROSTER_COLUMNS}
+    students, seen = [], {}
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue  # blank line
+        cells = {column: row[i].strip() if i < len(row) else "" for column, i in at.items()}
+        for column in ROSTER_COLUMNS:
+            if not cells[column]:
+                raise ProblemError(source, f"line {line}", f"empty {column}")
+        if cells["id"] in seen:
+            raise ProblemError(source, f"line {line}", f"duplicate id {cells['id']!r} (also on line {seen[cells['id']]})")
+        seen[cells["id"]] = line
+        students.append(Student(cells["name"], cells["id"]))
+    if not students:
+        raise ProblemError(source, "", "no students listed below the header")
+    return tuple(students)

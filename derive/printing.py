@@ -27,6 +27,12 @@ def number(value: float, decimals: int, bracket_negative: bool = True) -> str:
     return f"({shown})" if bracket_negative and shown.startswith("-") else shown
 
 
+def pmatrix(rows, decimals: int) -> str:
+    """A matrix of sheet numbers as a LaTeX pmatrix (a column vector is rows of one)."""
+    body = r" \\ ".join(" & ".join(number(v, decimals, False) for v in row) for row in rows)
+    return rf"\begin{{pmatrix}} {body} \end{{pmatrix}}"
+
+
 class DeriveLatexPrinter(LatexPrinter):
     """SymPy's LaTeX printer with products written as a centred dot and no \\left/\\right."""
 

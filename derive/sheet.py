@@ -8,6 +8,7 @@ Compiling to PDF is :mod:`derive.pdf`'s job.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import jinja2
@@ -17,7 +18,7 @@ from pylatex.utils import escape_latex
 
 from .answer_key import epoch_losses
 from .formulas import formulas
-from .printing import latex, number
+from .printing import latex, number, pmatrix
 from .registry import ACTIVATIONS, LOSSES
 from .verify import VerifiedSolution, require_verified
 
@@ -58,6 +59,7 @@ def escape(text: str) -> str:
     return escaped
 
 
+@functools.cache
 def environment() -> jinja2.Environment:
     """Jinja2 with LaTeX-friendly delimiters; every undefined name is an error."""
     env = jinja2.Environment(
@@ -74,8 +76,53 @@ def environment() -> jinja2.Environment:
 
 def worksheet_tex(verified: VerifiedSolution) -> str:
     """The students' worksheet: the network, the given numbers and the questions."""
+    return _render("worksheet.tex.j2", _worksheet_context(verified))
+
+
+def worksheet_body(verified: VerifiedSolution) -> str:
+    """The worksheet without preamble: to be placed in a larger document (an exam)."""
+    return _render("worksheet-body.tex.j2", _worksheet_context(verified))
+
+
+def derivation_body(verified: VerifiedSolution) -> str:
+    """The general formulas and the proofs: the same for every problem on one network."""
+    return _render("derivation.tex.j2", _derivation_context(verified))
+
+
+def worked_body(verified: VerifiedSolution, with_tables: bool = True) -> str:
+    """The worked solution of the (first few) steps, optionally with their summary tables."""
+    return _render("worked.tex.j2", dict(_common(verified), steps=_worked_steps(verified), with_tables=with_tables))
+
+
+def final_answers_body(verified: VerifiedSolution) -> str:
+    """One compact block of final answers: the given numbers and each worked step's tables."""
     verified = require_verified(verified)
-    return environment().get_template("worksheet.tex.j2").render(**_common(verified), questions=_questions(verified))
+    return _render("final-answers.tex.j2", dict(_common(verified), steps=_worked_steps(verified)))
+
+
+def _render(template: str, context: dict) -> str:
+    return environment().get_template(template).render(**context)
+
+
+def _worksheet_context(verified: VerifiedSolution) -> dict:
+    verified = require_verified(verified)
+    return dict(_common(verified), questions=_questions(verified))
+
+
+def _derivation_context(verified: VerifiedSolution) -> dict:
+    derivation = require_verified(verified).solution.derivation
+    return {
+        "formulas": [{"title": f.title, "latex": f.latex} for f in formulas(derivation)],
+        "proofs": [{"claim": p.claim, "method": p.method_latex,
+                    "identities": _plural(p.instances, "identity", "identities"), "holds": p.holds}
+                   for p in derivation.proofs],
+    }
+
+
+def _worked_steps(verified: VerifiedSolution) -> list[dict]:
+    solution = verified.solution
+    steps = solution.steps if len(solution.steps) <= MAX_STEPS_WORKED else solution.steps[:1]
+    return [_worked_step(solution.problem, step, len(solution.steps) > 1) for step in steps]
 
 
 def answers_tex(verified: VerifiedSolution, compared: Compared = ()) -> str:
@@ -91,16 +138,14 @@ def answers_tex(verified: VerifiedSolution, compared: Compared = ()) -> str:
     problem = solution.problem
     d = problem.answers.decimals
     training = problem.training
-    steps = solution.steps if len(solution.steps) <= MAX_STEPS_WORKED else solution.steps[:1]
+    steps = _worked_steps(verified)
     context = dict(
         _common(verified),
-        formulas=[{"title": f.title, "latex": f.latex} for f in formulas(solution.derivation)],
+        **_derivation_context(verified),
         chains=[_chain(problem, rule) for rule in solution.chain_rules],
         chain_intro=_chain_intro(problem, solution.chain_rules),
-        proofs=[{"claim": p.claim, "method": p.method_latex, "identities": _plural(p.instances, "identity", "identities"),
-                 "holds": p.holds}
-                for p in solution.derivation.proofs],
-        steps=[_worked_step(problem, step, len(solution.steps) > 1) for step in steps],
+        steps=steps,
+        with_tables=True,
         steps_not_worked=len(solution.steps) - len(steps),
         loss_table=[(s.index + 1, ", ".join(str(i + 1) for i in s.batch), number(s.loss, d, False),
                      "" if s.loss_after is None else number(s.loss_after, d, False)) for s in solution.steps]
@@ -118,7 +163,7 @@ def answers_tex(verified: VerifiedSolution, compared: Compared = ()) -> str:
         comparison_verification=[f"{option}: {other.report.summary()}" for option, other in compared
                                  if other.problem.network != problem.network],
     )
-    return environment().get_template("answers.tex.j2").render(**context)
+    return _render("answers.tex.j2", context)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -191,11 +236,9 @@ def _parameter_matrices(problem) -> list[str]:
     d = problem.answers.decimals
     shown = []
     for l, (W, b) in enumerate(zip(problem.weights, problem.biases), start=1):
-        rows = r" \\ ".join(" & ".join(number(w, d, False) for w in row) for row in W)
-        tex = rf"W^{{({l})}} = \begin{{pmatrix}} {rows} \end{{pmatrix}}"
+        tex = rf"W^{{({l})}} = {pmatrix(W, d)}"
         if problem.network.bias:
-            column = r" \\ ".join(number(v, d, False) for v in b)
-            tex += rf",\quad b^{{({l})}} = \begin{{pmatrix}} {column} \end{{pmatrix}}"
+            tex += rf",\quad b^{{({l})}} = {pmatrix([[v] for v in b], d)}"
         shown.append(tex)
     return shown
 

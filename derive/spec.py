@@ -88,6 +88,60 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class Draw:
+    """How one number of a randomised problem is drawn: uniformly from the grid
+    ``minimum, minimum + step, ..., maximum`` (multiples of ``step``), or from ``choices``.
+
+    ``one_hot`` (targets only) draws a whole target row as a one-hot class vector.
+    """
+
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float | None = None
+    choices: tuple[float, ...] = ()
+    nonzero: bool = False
+    one_hot: bool = False
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """What makes a drawn variant fit for pen and paper (checked on every step).
+
+    * ``max_abs_z``: every pre-activation satisfies |z| < max_abs_z (None: no bound);
+    * ``inactive_relu``: exactly this many ReLU pre-activations (unit, example) are negative,
+      every other one positive; none rounds to 0 at the sheet's decimals;
+    * ``nonzero_gradients``: no gradient rounds to 0 at the sheet's decimals (except those of
+      a unit that is inactive for every example of the batch);
+    * ``distinct_answers``: no two answers of one kind (z, a, losses, deltas, gradients, updated
+      parameters) are equal at the sheet's decimals (exact zeros aside);
+    * ``no_rounding_ties``: no answer lies halfway between two values at the sheet's decimals
+      (e.g. 0.25735 at 4 decimals), where students' rounding rules differ. Off by default: on
+      coarse grids most draws have such a value, and Moodle's tolerance accepts either rounding.
+    Targets are always checked against the loss (e.g. in [0, 1] for cross-entropy).
+    """
+
+    max_abs_z: float | None = None
+    inactive_relu: int = 0
+    nonzero_gradients: bool = True
+    distinct_answers: bool = True
+    no_rounding_ties: bool = False
+
+
+@dataclass(frozen=True)
+class Randomisation:
+    """How variants of a problem are drawn. ``parameters`` pairs each key (W1, b1, ...) with its
+    draw (keys left out keep the file's values); ``inputs``/``targets`` None keep the file's data;
+    ``instructions`` None keeps the file's instructions."""
+
+    parameters: tuple[tuple[str, Draw], ...] = ()
+    inputs: Draw | None = None
+    targets: Draw | None = None
+    constraints: Constraints = field(default_factory=Constraints)
+    max_draws: int = 1000
+    instructions: str | None = None  # the variants' instructions, when the file's own do not suit
+
+
+@dataclass(frozen=True)
 class Problem:
     """One exercise: network, parameters, data, training and answer format.
 
@@ -107,6 +161,7 @@ class Problem:
     source: str = "<memory>"
     sha256: str = ""
     compare: Comparison | None = None
+    randomisation: Randomisation | None = None
 
     @property
     def examples(self) -> int:
@@ -126,3 +181,11 @@ class Problem:
         if self.compare is None:
             return ()
         return tuple((option, self.with_option(option)) for option in self.compare.options)
+
+
+@dataclass(frozen=True)
+class Student:
+    """One row of a class roster: the name and ID stamped on the student's worksheet."""
+
+    name: str
+    id: str

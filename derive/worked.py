@@ -8,6 +8,7 @@ the formula with numbers substituted, and the result, in the order a student com
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -19,7 +20,7 @@ from .chain import ChainRule, chain_rules
 from .derivation import A, Z, Derivation
 from .printing import latex, number, text
 from .registry import ACTIVATIONS, LOSSES
-from .spec import Problem
+from .spec import Network, Problem
 
 
 @dataclass(frozen=True)
@@ -118,20 +119,27 @@ class _NumericRules:
 
     @staticmethod
     def compile(problem: Problem, derivation: Derivation) -> "_NumericRules":
-        forward, derivative = [], []
-        for name, size, rule in zip(problem.network.activations, problem.network.layers[1:], derivation.activations):
-            z = sp.symbols(f"z_1:{size + 1}")
-            forward.append(_columns(z, ACTIVATIONS[name].sympy(z)))
-            if ACTIVATIONS[name].elementwise and ACTIVATIONS[name].differentiable:
-                fprime = sp.lambdify((Z, A), rule.derivative, "numpy")
-                derivative.append(lambda Zv, Av, f=fprime: np.broadcast_to(f(Zv, Av), Zv.shape).astype(float))
-            else:
-                derivative.append(None)
-        out = derivation.output
-        delta = _columns((*out.a, *out.y, *out.z), out.delta)
-        loss_fn = sp.lambdify((*out.a, *out.y), out.loss_expr, "numpy")
-        loss = lambda Av, Yv: np.broadcast_to(loss_fn(*Av.T, *Yv.T), Av.shape[:1]).astype(float)  # noqa: E731
-        return _NumericRules(tuple(forward), tuple(derivative), delta, loss, derivation)
+        """Compiled once per (network, derivation): the variants of an exam share them."""
+        return _compile_rules(problem.network, derivation)
+
+
+@functools.lru_cache(maxsize=16)
+def _compile_rules(network: Network, derivation: Derivation) -> _NumericRules:
+    """The derivation's expressions as NumPy functions (cached: lambdify is slow)."""
+    forward, derivative = [], []
+    for name, size, rule in zip(network.activations, network.layers[1:], derivation.activations):
+        z = sp.symbols(f"z_1:{size + 1}")
+        forward.append(_columns(z, ACTIVATIONS[name].sympy(z)))
+        if ACTIVATIONS[name].elementwise and ACTIVATIONS[name].differentiable:
+            fprime = sp.lambdify((Z, A), rule.derivative, "numpy")
+            derivative.append(lambda Zv, Av, f=fprime: np.broadcast_to(f(Zv, Av), Zv.shape).astype(float))
+        else:
+            derivative.append(None)
+    out = derivation.output
+    delta = _columns((*out.a, *out.y, *out.z), out.delta)
+    loss_fn = sp.lambdify((*out.a, *out.y), out.loss_expr, "numpy")
+    loss = lambda Av, Yv: np.broadcast_to(loss_fn(*Av.T, *Yv.T), Av.shape[:1]).astype(float)  # noqa: E731
+    return _NumericRules(tuple(forward), tuple(derivative), delta, loss, derivation)
 
 
 def _columns(symbols, exprs) -> Callable:
