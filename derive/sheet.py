@@ -197,7 +197,7 @@ def _activation_formula(name: str, layer: int) -> str:
         return head
     z = sp.Symbol("z")
     form = activation.sympy([z])[0]
-    if isinstance(form, sp.Function):  # tanh(z): nothing more to write out
+    if isinstance(form, sp.Function) and not isinstance(form, sp.Piecewise):  # tanh(z): nothing to add
         return head
     return head + r",\quad " + rf"{activation.latex}(z) = {latex(form)}"
 
