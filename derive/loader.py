@@ -51,6 +51,8 @@ class _RawTraining(_Strict):
 class _RawAnswers(_Strict):
     decimals: Annotated[int, Field(strict=True, ge=0, le=12)] = 4
     asked: list[Literal[QUANTITIES]] | None = None  # type: ignore[valid-type]
+    significant_figures: Annotated[int, Field(strict=True, ge=1, le=15)] | None = None
+    relative_tolerance: Annotated[float, Field(strict=True, gt=0, lt=1, allow_inf_nan=False)] | None = None
 
 
 class _RawProblem(_Strict):
@@ -78,32 +80,41 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
-def load_problem(path: str | Path) -> Problem:
-    """Read and validate a problem file; raise :class:`ProblemError` on any problem."""
-    path = Path(path)
+def read_text(path: str | Path) -> tuple[str, bytes]:
+    """The UTF-8 text of a file and its bytes; a :class:`ProblemError` if it cannot be read."""
     source = str(path)
     try:
-        raw_bytes = path.read_bytes()
+        raw_bytes = Path(path).read_bytes()
     except FileNotFoundError:
         raise ProblemError(source, "", "file not found") from None
     except OSError as err:
         raise ProblemError(source, "", f"cannot read the file ({err.strerror})") from None
     try:
-        text = raw_bytes.decode("utf-8")
+        return raw_bytes.decode("utf-8"), raw_bytes
     except UnicodeDecodeError as err:
         raise ProblemError(source, "", f"not UTF-8 text (byte {err.start})") from None
-    return parse_problem(text, source, sha256=hashlib.sha256(raw_bytes).hexdigest())
 
 
-def parse_problem(text: str, source: str = "<string>", sha256: str = "") -> Problem:
-    """Validate YAML text into a :class:`Problem` (``source`` names it in errors)."""
+def read_yaml(text: str, source: str):
+    """Parse YAML text (duplicate keys rejected); a :class:`ProblemError` names the line."""
     try:
-        document = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(err, "problem", None) or str(err)
         raise ProblemError(source, "", f"YAML syntax error at {where}{problem}") from None
+
+
+def load_problem(path: str | Path) -> Problem:
+    """Read and validate a problem file; raise :class:`ProblemError` on any problem."""
+    text, raw_bytes = read_text(path)
+    return parse_problem(text, str(path), sha256=hashlib.sha256(raw_bytes).hexdigest())
+
+
+def parse_problem(text: str, source: str = "<string>", sha256: str = "") -> Problem:
+    """Validate YAML text into a :class:`Problem` (``source`` names it in errors)."""
+    document = read_yaml(text, source)
     if not isinstance(document, dict):
         raise ProblemError(source, "", "expected a mapping with title, network, parameters, data, training")
     try:
@@ -163,6 +174,8 @@ def _build(raw: _RawProblem, source: str, sha256: str) -> Problem:
     inputs, targets = _check_data(raw.data, network, fail)
     training = _check_training(raw.training, network, len(inputs), fail)
     asked = tuple(raw.answers.asked) if raw.answers.asked is not None else QUANTITIES
+    if raw.answers.significant_figures is not None and raw.answers.relative_tolerance is not None:
+        raise fail("answers", "give either significant_figures or relative_tolerance, not both")
     return Problem(
         title=raw.title,
         instructions=raw.instructions,
@@ -172,7 +185,12 @@ def _build(raw: _RawProblem, source: str, sha256: str) -> Problem:
         inputs=inputs,
         targets=targets,
         training=training,
-        answers=Answers(decimals=raw.answers.decimals, asked=asked),
+        answers=Answers(
+            decimals=raw.answers.decimals,
+            asked=asked,
+            significant_figures=raw.answers.significant_figures,
+            relative_tolerance=raw.answers.relative_tolerance,
+        ),
         source=source,
         sha256=sha256,
     )
