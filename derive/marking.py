@@ -56,7 +56,7 @@ class Marking:
     title: str
     source: str
     answers_source: str
-    rule: str
+    rule: Answers
     marks: tuple[Mark, ...]
 
     @property
@@ -160,7 +160,7 @@ def mark(verified: VerifiedSolution, answers: StudentAnswers) -> Marking:
     problem = require_verified(verified).problem
     marker = _Marker(problem, expected_values(verified), answers.as_dict())
     marks = tuple(marker.mark(item) for item in asked_quantities(problem))
-    return Marking(problem.title, problem.source, answers.source, rule_description(problem.answers), marks)
+    return Marking(problem.title, problem.source, answers.source, problem.answers, marks)
 
 
 class _Marker:
@@ -175,6 +175,7 @@ class _Marker:
             for mistake, method in mistake_variants(problem)
         ]
         self.right: set[QuantityName] = set()
+        self.counts: dict[str, int] | None = None  # computed when first needed
         self.stock: dict[QuantityName, tuple[str, ...]] = {}  # wrong value -> degenerate values it rests on
 
     def matches(self, value: float, target: float) -> bool:
@@ -228,7 +229,8 @@ class _Marker:
         return Mark(**base, status="follow_through", credit=1.0,
                     reason=f"follows from your earlier value of {', '.join(labels)}", follows_from=labels)
 
-    def diagnose(self, name: QuantityName, value: float, base: dict) -> Mark:
+    def explanations(self, name: QuantityName, value: float) -> dict[str, str]:
+        """The catalogue mistakes whose computation gives ``value`` (and differs from the honest one)."""
         honest = [run[name] for run in self.honest] + [self.expected[name]]
         found: dict[str, str] = {}
         for mistake, local, whole in self.mutated:
@@ -236,8 +238,24 @@ class _Marker:
                 changes = not any(self.matches(candidate, h) for h in honest)
                 if changes and self.matches(value, candidate):
                     found.setdefault(mistake.id, mistake.explanation)
+        return found
+
+    def support(self) -> dict[str, int]:
+        """How many of the student's wrong values each mistake explains (to order rival explanations)."""
+        counts: dict[str, int] = {}
+        for name, value in self.given.items():
+            if name in self.expected and not self.matches(value, self.expected[name]):
+                for mistake_id in self.explanations(name, value):
+                    counts[mistake_id] = counts.get(mistake_id, 0) + 1
+        return counts
+
+    def diagnose(self, name: QuantityName, value: float, base: dict) -> Mark:
+        found = self.explanations(name, value)
         if found:
-            return Mark(**base, status="wrong", credit=0.0, reason="; or ".join(found.values()),
-                        mistakes=tuple(found))
+            if self.counts is None:
+                self.counts = self.support()
+            ranked = sorted(found, key=lambda mistake_id: -self.counts.get(mistake_id, 0))
+            return Mark(**base, status="wrong", credit=0.0, reason="; or ".join(found[m] for m in ranked),
+                        mistakes=tuple(ranked))
         return Mark(**base, status="wrong", credit=0.0,
                     reason="not explained by any common mistake derive knows; compare with the worked solution")

@@ -59,9 +59,24 @@ def has_cost(problem: Problem) -> bool:
     return len(first_batch(problem)) > 1 or problem.training.l2 > 0
 
 
+#: One line on how quantities are named, for error messages.
+QUANTITY_KINDS_HELP = (
+    "quantities are named like z1_2, a1_2, L, J, delta2_1, dW2_11, db1_2, new_W2_11 (or W2_11'), "
+    "new_b1_2, L_after, with [i] for example i of a batch (derive check PROBLEM --template FILE lists them)"
+)
+
+
 def asked_quantities(problem: Problem) -> tuple[AskedQuantity, ...]:
     """Every asked quantity of the first step, in the order a student computes them."""
-    asked = set(problem.answers.asked)
+    return _quantities(problem, set(problem.answers.asked))
+
+
+def all_quantities(problem: Problem) -> tuple[AskedQuantity, ...]:
+    """Every quantity a sheet for this problem could ask (asked or not)."""
+    return _quantities(problem, {section for section, _ in _SECTIONS})
+
+
+def _quantities(problem: Problem, asked: set[str]) -> tuple[AskedQuantity, ...]:
     if problem.training.steps == 0:
         asked &= {"forward", "loss"}
     batch = first_batch(problem)
