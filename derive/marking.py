@@ -175,7 +175,7 @@ class _Marker:
             for mistake, method in mistake_variants(problem)
         ]
         self.right: set[QuantityName] = set()
-        self.counts: dict[str, int] | None = None  # computed when first needed
+        self.order: dict[str, tuple[int, int]] | None = None  # computed when first needed
         self.stock: dict[QuantityName, tuple[str, ...]] = {}  # wrong value -> degenerate values it rests on
 
     def matches(self, value: float, target: float) -> bool:
@@ -230,31 +230,47 @@ class _Marker:
                     reason=f"follows from your earlier value of {', '.join(labels)}", follows_from=labels)
 
     def explanations(self, name: QuantityName, value: float) -> dict[str, str]:
-        """The catalogue mistakes whose computation gives ``value`` (and differs from the honest one)."""
+        """The catalogue mistakes that give ``value``: made at this quantity from the student's own
+        earlier values, or made earlier in steps the student did not write down."""
         honest = [run[name] for run in self.honest] + [self.expected[name]]
         found: dict[str, str] = {}
         for mistake, local, whole in self.mutated:
-            for candidate in (local[name], whole[name]):
+            for candidate, run in ((local[name], None), (whole[name], whole)):
                 changes = not any(self.matches(candidate, h) for h in honest)
-                if changes and self.matches(value, candidate):
+                if changes and self.matches(value, candidate) and (run is None or self.consistent(name, run)):
                     found.setdefault(mistake.id, mistake.explanation)
         return found
 
-    def support(self) -> dict[str, int]:
-        """How many of the student's wrong values each mistake explains (to order rival explanations)."""
-        counts: dict[str, int] = {}
+    def consistent(self, name: QuantityName, run: dict[QuantityName, float]) -> bool:
+        """Whether the student's earlier answers agree with ``run`` (a mistake made from the start)."""
+        for parent in parents(name, self.problem):
+            if parent in self.given:
+                if not self.matches(self.given[parent], run[parent]):
+                    return False
+            elif not self.consistent(parent, run):
+                return False
+        return True
+
+    def ranking(self) -> dict[str, tuple[int, int]]:
+        """Rival explanations ordered by how many of the student's wrong values each explains, then
+        by how few of the sheet's values the mistake changes (the more specific first)."""
+        support: dict[str, int] = {}
         for name, value in self.given.items():
             if name in self.expected and not self.matches(value, self.expected[name]):
                 for mistake_id in self.explanations(name, value):
-                    counts[mistake_id] = counts.get(mistake_id, 0) + 1
-        return counts
+                    support[mistake_id] = support.get(mistake_id, 0) + 1
+        spread: dict[str, int] = {}
+        for mistake, _, whole in self.mutated:
+            changed = sum(not self.matches(whole[q], v) for q, v in self.expected.items() if q in whole)
+            spread[mistake.id] = min(spread.get(mistake.id, changed), changed)
+        return {m: (-support.get(m, 0), spread.get(m, 0)) for m in spread}
 
     def diagnose(self, name: QuantityName, value: float, base: dict) -> Mark:
         found = self.explanations(name, value)
         if found:
-            if self.counts is None:
-                self.counts = self.support()
-            ranked = sorted(found, key=lambda mistake_id: -self.counts.get(mistake_id, 0))
+            if self.order is None:
+                self.order = self.ranking()
+            ranked = sorted(found, key=lambda mistake_id: self.order[mistake_id])
             return Mark(**base, status="wrong", credit=0.0, reason="; or ".join(found[m] for m in ranked),
                         mistakes=tuple(ranked))
         return Mark(**base, status="wrong", credit=0.0,
