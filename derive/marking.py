@@ -149,10 +149,12 @@ def given_numbers(problem: Problem) -> dict[str, float]:
 
 def degenerate(problem: Problem, value: float) -> str | None:
     """Why ``value`` is a stock value (0, 1, -1, or a number copied from the sheet), or None."""
-    for what, number in given_numbers(problem).items():
-        if matches(problem.answers, value, number):
-            return f"a stock value ({what})" if what in ("0", "1", "-1") else f"a number copied from the sheet ({what} = {number:g})"
-    return None
+    same = [(what, number) for what, number in given_numbers(problem).items() if matches(problem.answers, value, number)]
+    if not same:
+        return None
+    if same[0][0] in ("0", "1", "-1"):
+        return f"a stock value ({same[0][0]})"
+    return f"a number copied from the sheet ({', '.join(f'{what} = {number:g}' for what, number in same)})"
 
 
 def mark(verified: VerifiedSolution, answers: StudentAnswers) -> Marking:

@@ -13,6 +13,7 @@ reference; the marking compares it with the verified answer key, never trusts it
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Mapping
 
@@ -40,7 +41,8 @@ class Method:
       "transposed" (W instead of W^T), "shifted:s" (neuron j takes neuron j+s's weights).
     * ``update_sign`` -1 (correct) or +1; ``apply_eta`` False: w - dJ/dw.
     * ``bias``: "gradient" (correct), "fixed" (not updated), "input:k" (dJ/db times input k).
-    * ``round_hidden``: round the unasked z and a of the forward pass after the update.
+    * ``round_unwritten``: round the values the student did not write down (unanswered ones, and
+      the z and a of the forward pass after the update) as the sheet rounds, before using them.
     """
 
     fprime: str = "z"
@@ -51,23 +53,25 @@ class Method:
     update_sign: float = -1.0
     apply_eta: bool = True
     bias: str = "gradient"
-    round_hidden: bool = False
+    round_unwritten: bool = False
 
 
-HONEST = (Method(), Method(fprime="a"), Method(round_hidden=True), Method(fprime="a", round_hidden=True))
+HONEST = (Method(), Method(fprime="a"), Method(round_unwritten=True), Method(fprime="a", round_unwritten=True))
 
 
 def round_as_sheet(answers: Answers, value: np.ndarray) -> np.ndarray:
-    """Round as the sheet asks (decimals, or significant figures); no rounding for a relative tolerance."""
+    """Round as a student following the sheet would: to its decimals or significant figures; under
+    a relative tolerance r, to the significant figures that r needs (3 for 0.01, 4 for 0.001)."""
+    figures = answers.significant_figures
     if answers.relative_tolerance is not None:
-        return value
-    if answers.significant_figures is None:
+        figures = math.ceil(-math.log10(answers.relative_tolerance)) + 1
+    if figures is None:
         return np.round(value, answers.decimals)
     value = np.asarray(value, dtype=float)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         exponent = np.floor(np.log10(np.abs(np.where(value == 0, 1.0, value))))
-    scale = 10.0 ** (answers.significant_figures - 1 - exponent)
-    return np.round(value * scale) / scale
+    scale = 10.0 ** (figures - 1 - exponent)
+    return np.where(np.isfinite(value), np.round(value * scale) / scale, value)
 
 
 def recompute(problem: Problem, method: Method, given: Mapping[QuantityName, float]) -> dict[QuantityName, float]:
@@ -99,6 +103,8 @@ class _Run:
             self.values[name] = float(settled[position])
             if self.given.get(name) is not None:
                 settled[position] = self.given[name]
+            elif self.method.round_unwritten:
+                settled[position] = round_as_sheet(self.problem.answers, settled[position])
         return settled
 
     def run(self) -> None:
@@ -232,13 +238,13 @@ class _Run:
         A = self.X
         for W, b, name in zip(new_W, new_b, self.problem.network.activations):
             z = A @ W.T + b
-            if self.method.round_hidden:
+            if self.method.round_unwritten:
                 z = round_as_sheet(self.problem.answers, z)
             A = ACTIVATIONS[name].numpy(z)
-            if self.method.round_hidden:
+            if self.method.round_unwritten:
                 A = round_as_sheet(self.problem.answers, A)
         per_example = self.per_example_loss(A)
-        if self.method.round_hidden:
+        if self.method.round_unwritten:
             per_example = round_as_sheet(self.problem.answers, per_example)
         value = self.cost(per_example, new_W) if has_cost(self.problem) else float(per_example[0])
         self.settle("L_after", 0, np.array(value), False)

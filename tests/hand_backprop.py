@@ -50,8 +50,12 @@ def per_example_loss(loss: str, A, Y):
     return -(Y * np.log(A)).sum(axis=1)
 
 
-def first_step(doc: dict, rnd=lambda v: v, fprime_form: str = "z") -> dict[str, float]:
-    """Every quantity of the first step (full batch or the first batch), by label."""
+def first_step(doc: dict, rnd=lambda v: v, fprime_form: str = "z", slips: dict | None = None) -> dict[str, float]:
+    """Every quantity of the first step (full batch or the first batch), by label.
+
+    ``slips`` (label -> value) replaces a quantity as soon as it is computed: a student's
+    slip, carried forward into everything computed from it."""
+    slips = slips or {}
     net, params, data, training = doc["network"], doc["parameters"], doc["data"], doc["training"]
     depth = len(net["layers"]) - 1
     acts, loss = net["activations"], net["loss"]
@@ -71,23 +75,23 @@ def first_step(doc: dict, rnd=lambda v: v, fprime_form: str = "z") -> dict[str, 
     def record(kind, l, M):
         for i in range(M.shape[0]):
             for j in range(M.shape[1]):
-                out[f"{kind}{l}_{j + 1}{ex(i)}"] = float(M[i, j])
+                label = f"{kind}{l}_{j + 1}{ex(i)}"
+                M[i, j] = slips.get(label, M[i, j])
+                out[label] = float(M[i, j])
+        return M
 
     zs, As = [], [X]
     for l in range(depth):
-        z = r(As[-1] @ W[l].T + b[l])
-        a = r(ACT[acts[l]](z))
+        z = record("z", l + 1, r(As[-1] @ W[l].T + b[l]))
+        a = record("a", l + 1, r(ACT[acts[l]](z)))
         zs.append(z)
         As.append(a)
-    for l in range(depth):  # the template's order is per example; values do not depend on it
-        record("z", l + 1, zs[l])
-        record("a", l + 1, As[l + 1])
     L = r(per_example_loss(loss, As[-1], Y))
     for i in range(m):
-        out[f"L{ex(i)}"] = float(L[i])
+        L[i] = out[f"L{ex(i)}"] = float(slips.get(f"L{ex(i)}", L[i]))
     cost = m > 1 or l2 > 0
     if cost:
-        out["J"] = float(rnd(L.mean() + l2 / (2 * m) * sum((w**2).sum() for w in W)))
+        out["J"] = float(slips.get("J", rnd(L.mean() + l2 / (2 * m) * sum((w**2).sum() for w in W))))
 
     def prime(l, z, a):
         name = acts[l]
@@ -96,26 +100,27 @@ def first_step(doc: dict, rnd=lambda v: v, fprime_form: str = "z") -> dict[str, 
     deltas = [None] * depth
     A_out = As[-1]
     if (acts[-1], loss) in (("sigmoid", "bce"), ("softmax", "cross_entropy")):
-        deltas[-1] = r(A_out - Y)
+        deltas[-1] = record("delta", depth, r(A_out - Y))
     else:
         grad = (A_out - Y) if loss == "half_mse" else 2 * (A_out - Y) / Y.shape[1]
-        deltas[-1] = r(grad * prime(depth - 1, zs[-1], A_out))
+        deltas[-1] = record("delta", depth, r(grad * prime(depth - 1, zs[-1], A_out)))
     for l in range(depth - 2, -1, -1):
-        deltas[l] = r((deltas[l + 1] @ W[l + 1]) * prime(l, zs[l], As[l + 1]))
-    for l in range(depth):
-        record("delta", l + 1, deltas[l])
+        deltas[l] = record("delta", l + 1, r((deltas[l + 1] @ W[l + 1]) * prime(l, zs[l], As[l + 1])))
     new_W, new_b = [], []
     for l in range(depth):
         gW = r(deltas[l].T @ As[l] / m + l2 / m * W[l])
         gb = r(deltas[l].mean(axis=0))
+        for j, k in np.ndindex(gW.shape):
+            gW[j, k] = out[f"dW{l + 1}_{j + 1}{k + 1}"] = slips.get(f"dW{l + 1}_{j + 1}{k + 1}", gW[j, k])
+        for j in range(len(gb)):
+            gb[j] = slips.get(f"db{l + 1}_{j + 1}", gb[j])
         nW, nb = r(W[l] - eta * gW), r(b[l] - eta * gb)
         for j in range(W[l].shape[0]):
             for k in range(W[l].shape[1]):
-                out[f"dW{l + 1}_{j + 1}{k + 1}"] = float(gW[j, k])
-                out[f"new_W{l + 1}_{j + 1}{k + 1}"] = float(nW[j, k])
+                nW[j, k] = out[f"new_W{l + 1}_{j + 1}{k + 1}"] = slips.get(f"new_W{l + 1}_{j + 1}{k + 1}", nW[j, k])
             if bias:
                 out[f"db{l + 1}_{j + 1}"] = float(gb[j])
-                out[f"new_b{l + 1}_{j + 1}"] = float(nb[j])
+                nb[j] = out[f"new_b{l + 1}_{j + 1}"] = slips.get(f"new_b{l + 1}_{j + 1}", nb[j])
         new_W.append(nW)
         new_b.append(nb)
     A = X
