@@ -154,32 +154,38 @@ def _hidden_delta(n: _Naming) -> list[AskedQuantity]:
     return n.per_neuron("hidden_delta", "delta", range(n.depth - 1, 0, -1), "delta = dL/dz of hidden layer {l}, neuron {j}")
 
 
-def _gradients(n: _Naming) -> list[AskedQuantity]:
+def _per_parameter(n: _Naming, section: str, weight, bias) -> list[AskedQuantity]:
+    """One quantity per weight and bias: ``weight(l, j, k, label, other)`` and ``bias(l, j)``
+    give (kind, label, aliases, meaning); ``label``/``other`` spell the neuron pair."""
     out = []
     for l in range(1, n.depth + 1):
         for j in range(n.sizes[l]):
             for k in range(n.sizes[l - 1]):
-                label, other = n.pair(j, k)
-                meaning = f"gradient dJ/dw of layer {l}, neuron {j + 1}, input {k + 1}"
-                out.append(n.item("gradients", "dW", l, (j, k), None, f"dW{l}_{label}", [f"dW{l}_{other}"], meaning))
+                kind, label, aliases, meaning = weight(l, j, k, *n.pair(j, k))
+                out.append(n.item(section, kind, l, (j, k), None, label, aliases, meaning))
             if n.problem.network.bias:
-                out.append(n.item("gradients", "db", l, (j,), None, f"db{l}_{j + 1}", (), f"gradient dJ/db of layer {l}, neuron {j + 1}"))
+                kind, label, aliases, meaning = bias(l, j)
+                out.append(n.item(section, kind, l, (j,), None, label, aliases, meaning))
     return out
+
+
+def _gradients(n: _Naming) -> list[AskedQuantity]:
+    return _per_parameter(
+        n, "gradients",
+        lambda l, j, k, label, other: ("dW", f"dW{l}_{label}", [f"dW{l}_{other}"],
+                                       f"gradient dJ/dw of layer {l}, neuron {j + 1}, input {k + 1}"),
+        lambda l, j: ("db", f"db{l}_{j + 1}", [], f"gradient dJ/db of layer {l}, neuron {j + 1}"),
+    )
 
 
 def _updates(n: _Naming) -> list[AskedQuantity]:
-    out = []
-    for l in range(1, n.depth + 1):
-        for j in range(n.sizes[l]):
-            for k in range(n.sizes[l - 1]):
-                label, other = n.pair(j, k)
-                aliases = [f"new_W{l}_{other}", f"W{l}_{label}'", f"W{l}_{other}'"]
-                meaning = f"updated weight w' = w - eta dJ/dw of layer {l}, neuron {j + 1}, input {k + 1}"
-                out.append(n.item("updates", "W", l, (j, k), None, f"new_W{l}_{label}", aliases, meaning))
-            if n.problem.network.bias:
-                out.append(n.item("updates", "b", l, (j,), None, f"new_b{l}_{j + 1}", [f"b{l}_{j + 1}'"],
-                                  f"updated bias b' = b - eta dJ/db of layer {l}, neuron {j + 1}"))
-    return out
+    return _per_parameter(
+        n, "updates",
+        lambda l, j, k, label, other: ("W", f"new_W{l}_{label}", [f"new_W{l}_{other}", f"W{l}_{label}'", f"W{l}_{other}'"],
+                                       f"updated weight w' = w - eta dJ/dw of layer {l}, neuron {j + 1}, input {k + 1}"),
+        lambda l, j: ("b", f"new_b{l}_{j + 1}", [f"b{l}_{j + 1}'"],
+                      f"updated bias b' = b - eta dJ/db of layer {l}, neuron {j + 1}"),
+    )
 
 
 def _loss_after(n: _Naming) -> list[AskedQuantity]:
