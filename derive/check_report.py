@@ -46,7 +46,9 @@ def score_line(marking: Marking) -> str:
 
 def marking_table(marking: Marking) -> Group:
     """The table of every asked quantity and the score line, for a rich console."""
-    table = Table(title=f"{marking.title}\n{marking.answers_source}, marked to {rule_description(marking.rule)}", title_justify="left")
+    checked = f" (step 1 of {marking.steps})" if marking.steps > 1 else ""
+    title = f"{marking.title}\n{marking.answers_source}{checked}, marked to {rule_description(marking.rule)}"
+    table = Table(title=title, title_justify="left")
     table.add_column("quantity", no_wrap=True)
     table.add_column("your value", justify="right", no_wrap=True)
     table.add_column("correct", justify="right", no_wrap=True)
@@ -72,6 +74,7 @@ def marking_json(marking: Marking, variant: tuple[int, int] | None = None) -> di
         "problem": marking.source,
         "variant": None if variant is None else {"seed": variant[0], "variant": variant[1]},
         "answers": marking.answers_source,
+        "steps": marking.steps,
         "rule": {
             "decimals": marking.rule.decimals,
             "significant_figures": marking.rule.significant_figures,

@@ -58,6 +58,7 @@ class Marking:
     answers_source: str
     rule: Answers
     marks: tuple[Mark, ...]
+    steps: int = 1  # the problem's number of steps; only the first is checked
 
     @property
     def score(self) -> float:
@@ -162,7 +163,7 @@ def mark(verified: VerifiedSolution, answers: StudentAnswers) -> Marking:
     problem = require_verified(verified).problem
     marker = _Marker(problem, expected_values(verified), answers.as_dict())
     marks = tuple(marker.mark(item) for item in asked_quantities(problem))
-    return Marking(problem.title, problem.source, answers.source, problem.answers, marks)
+    return Marking(problem.title, problem.source, answers.source, problem.answers, marks, problem.training.steps)
 
 
 class _Marker:

@@ -108,7 +108,7 @@ def test_json_marking(tmp_path):
     result = check(RELU_BATCH, answers, "--json")
     assert result.exit_code == 1, result.output
     marking = json.loads(result.output)
-    assert marking["schema"] == 1 and marking["variant"] is None
+    assert marking["schema"] == 1 and marking["variant"] is None and marking["steps"] == 1
     assert marking["rule"] == {"decimals": 4, "significant_figures": None, "relative_tolerance": None}
     quantities = {q["quantity"]: q for q in marking["quantities"]}
     assert quantities["J"]["status"] == "wrong" and quantities["J"]["mistakes"] == ["loss_reduction"]
