@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import warnings
 
 import pytest
 import yaml
@@ -292,3 +293,21 @@ def test_a_value_off_by_more_than_the_tolerance_fails(doc, data):
     answers = {**exact, label: exact[label] + factor * allowed(doc["answers"], exact[label])}
     mark_ = by_label(marking_of(doc, answers))[label]
     assert mark_.status == "wrong", mark_
+
+
+@SETTINGS
+@given(problems(), st.data())
+def test_any_answers_are_marked_without_crashing(doc, data):
+    exact = first_step(doc)
+    wild = st.one_of(st.sampled_from((0.0, 1.0, -1.0, 1e300, -1e300, 1e-300)), st.floats(-1e6, 1e6))
+    answers = {label: data.draw(st.one_of(st.just(value), wild), label=label)
+               for label, value in exact.items() if data.draw(st.booleans())}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no NumPy overflow warning reaches the user
+        marking = marking_of(doc, answers)
+    assert {m.status for m in marking.marks} <= {"correct", "follow_through", "wrong", "unanswered"}
+    assert marking.count("unanswered") == marking.total - len(answers)
+    assert 0 <= marking.score <= marking.total
+    for m in marking.marks:
+        assert m.credit == (1.0 if m.status in ("correct", "follow_through") else 0.0)
+        assert (m.status == "wrong") == (m.reason != "" and m.credit == 0 and m.given is not None)
