@@ -180,6 +180,7 @@ class _Marker:
         self.right: set[QuantityName] = set()
         self.order: dict[str, tuple[int, int]] | None = None  # computed when first needed
         self.stock: dict[QuantityName, tuple[str, ...]] = {}  # wrong value -> degenerate values it rests on
+        self.source_cache: dict[QuantityName, tuple[QuantityName, ...]] = {}
 
     def matches(self, value: float, target: float) -> bool:
         return matches(self.problem.answers, value, target)
@@ -199,16 +200,18 @@ class _Marker:
         self.note_stock(name, value)
         return self.diagnose(name, value, base)
 
+    def sources(self, name: QuantityName) -> tuple[QuantityName, ...]:
+        """The student's answers that ``name`` is computed from, looking through unanswered ones."""
+        if name not in self.source_cache:
+            found: dict[QuantityName, None] = {}
+            for parent in parents(name, self.problem):
+                found.update(dict.fromkeys((parent,) if parent in self.given else self.sources(parent)))
+            self.source_cache[name] = tuple(found)
+        return self.source_cache[name]
+
     def wrong_upstream(self, name: QuantityName) -> list[QuantityName]:
-        """The student's wrong answers that ``name`` is computed from (through unanswered ones)."""
-        found: list[QuantityName] = []
-        for parent in parents(name, self.problem):
-            if parent in self.given:
-                if parent not in self.right and parent not in found:
-                    found.append(parent)
-            else:
-                found += [p for p in self.wrong_upstream(parent) if p not in found]
-        return found
+        """The student's wrong answers that ``name`` is computed from."""
+        return [p for p in self.sources(name) if p not in self.right]
 
     def note_stock(self, name: QuantityName, value: float) -> None:
         """Remember a wrong value that is a stock number: nothing downstream earns credit from it."""
@@ -246,13 +249,7 @@ class _Marker:
 
     def consistent(self, name: QuantityName, run: dict[QuantityName, float]) -> bool:
         """Whether the student's earlier answers agree with ``run`` (a mistake made from the start)."""
-        for parent in parents(name, self.problem):
-            if parent in self.given:
-                if not self.matches(self.given[parent], run[parent]):
-                    return False
-            elif not self.consistent(parent, run):
-                return False
-        return True
+        return all(self.matches(self.given[p], run[p]) for p in self.sources(name))
 
     def ranking(self) -> dict[str, tuple[int, int]]:
         """Rival explanations ordered by how many of the student's wrong values each explains, then

@@ -6,7 +6,8 @@ lists a problem's asked quantities in the order a student computes them, each wi
 (``z1_2``, ``a1_2``, ``L``, ``delta2_1``, ``dW2_11``, ``db1_2``, ``new_W2_11``, ``L_after``;
 ``[i]`` names example i of a batch) and the other spellings accepted for it (``W2_11'``,
 ``dW2_1_1``). :func:`answers_template` is the blank answers file ``derive check --template``
-writes.
+writes; :func:`parents` says which quantities a student computes each one from;
+:class:`StudentAnswers` holds a loaded answers file.
 """
 
 from __future__ import annotations
