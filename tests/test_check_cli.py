@@ -188,3 +188,9 @@ def test_exam_variants_need_the_randomise_stage(tmp_path):
         assert not (tmp_path / "t.yaml").exists()
     else:
         pytest.skip("derive.randomise exists: variants are tested with it")
+
+
+def test_an_unwritable_template_path_exits_2(tmp_path):
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    result = check(SIGMOID, "--template", tmp_path / "file" / "t.yaml")
+    assert result.exit_code == 2 and "cannot write" in result.output
