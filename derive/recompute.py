@@ -133,8 +133,7 @@ class _Run:
         if name == "sum_squares":
             per = ((self.Y - A) ** 2).sum(axis=1)
         else:
-            with np.errstate(all="ignore"):
-                per = LOSSES[name].numpy(A, self.Y)
+            per = LOSSES[name].numpy(A, self.Y)
         averaged = name == "mse"
         if method.output_mean is not None and method.output_mean != averaged:
             per = per / n if method.output_mean else per * n
@@ -164,8 +163,8 @@ class _Run:
             return backward(a, ACTIVATIONS[name].numpy(a), ones)
         if how == "kink_one" and ACTIVATIONS[name].kink is not None:
             return np.where(z >= ACTIVATIONS[name].kink, 1.0, backward(z, a, ones))
-        if how == "a" and ACTIVATIONS[name].kink is None:
-            return backward(z, a, ones)  # the registry's backward rules are written in a
+        if how == "a":
+            return backward(z, a, ones)  # the registry's smooth backward rules are written in a
         return backward(z, ACTIVATIONS[name].numpy(z), ones)
 
     def output_delta(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -176,8 +175,7 @@ class _Run:
             return a - self.Y
         n = a.shape[1]
         name = method.loss or network.loss
-        with np.errstate(all="ignore"):
-            grad_a = 2.0 * (a - self.Y) if name == "sum_squares" else LOSSES[name].numpy_grad(a, self.Y)
+        grad_a = 2.0 * (a - self.Y) if name == "sum_squares" else LOSSES[name].numpy_grad(a, self.Y)
         if method.output_mean is not None and method.output_mean != (name == "mse"):
             grad_a = grad_a / n if method.output_mean else grad_a * n
         if not ACTIVATIONS[output].elementwise:

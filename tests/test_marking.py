@@ -259,7 +259,7 @@ def allowed(rule: dict, exact: float) -> float:
         return 0.5 * 10.0 ** -rule["decimals"]
     if "significant_figures" in rule:
         return 0.5 * 10.0 ** (math.floor(math.log10(abs(exact))) - rule["significant_figures"] + 1) if exact else 1e-9
-    return rule["relative_tolerance"] * abs(exact)
+    return max(rule["relative_tolerance"] * abs(exact), 1e-12)  # an exact 0 must be given as 0
 
 
 def not_right(marking) -> list:
