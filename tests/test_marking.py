@@ -311,3 +311,13 @@ def test_any_answers_are_marked_without_crashing(doc, data):
     for m in marking.marks:
         assert m.credit == (1.0 if m.status in ("correct", "follow_through") else 0.0)
         assert (m.status == "wrong") == (m.reason != "" and m.credit == 0 and m.given is not None)
+
+
+def test_a_stock_value_that_follows_from_a_slip_still_earns_nothing_downstream():
+    relu = problem_dict("sgd-relu-hidden")
+    answers = first_step(relu, rnd=four, slips={"z1_1": -0.11})  # a sign slip: ReLU(-0.11) = 0
+    marks = by_label(marking_of(relu, answers))
+    assert answers["a1_1"] == 0.0
+    assert marks["a1_1"].status == "follow_through"
+    assert marks["z2_1"].status == "wrong"
+    assert "a1_1 = 0 is a stock value (0): no follow-through credit" in marks["z2_1"].reason
