@@ -48,7 +48,7 @@ def marking_table(marking: Marking) -> Group:
     """The table of every asked quantity and the score line, for a rich console."""
     checked = f" (step 1 of {marking.steps})" if marking.steps > 1 else ""
     title = f"{marking.title}\n{marking.answers_source}{checked}, marked to {rule_description(marking.rule)}"
-    table = Table(title=title, title_justify="left")
+    table = Table(title=Text(title), title_justify="left")  # Text: no rich markup read from a file
     table.add_column("quantity", no_wrap=True)
     table.add_column("your value", justify="right", no_wrap=True)
     table.add_column("correct", justify="right", no_wrap=True)
@@ -56,7 +56,8 @@ def marking_table(marking: Marking) -> Group:
     table.add_column("why")
     for mark in marking.marks:
         word, style = _SHOWN[mark.status]
-        table.add_row(mark.label, _given(mark.given), _expected(mark.expected, marking.rule), Text(word, style=style), mark.reason)
+        table.add_row(Text(mark.label), _given(mark.given), _expected(mark.expected, marking.rule),
+                      Text(word, style=style), Text(mark.reason))
     return Group(table, Text(score_line(marking), style="bold"))
 
 
