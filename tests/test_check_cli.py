@@ -196,13 +196,12 @@ def test_an_unwritable_template_path_exits_2(tmp_path):
     assert result.exit_code == 2 and "cannot write" in result.output
 
 
-def test_text_from_files_is_not_read_as_rich_markup(tmp_path):
+def test_text_from_files_is_not_read_as_rich_markup(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     doc = problem_dict("sgd-sigmoid-hidden")
     doc["title"] = "Sheet [bold]3[/bold] [1]"
-    problem = tmp_path / "p.yaml"
-    problem.write_text(yaml.safe_dump(doc), encoding="utf-8")
-    answers = tmp_path / "[red]answers.yaml"
-    answers.write_text("z1_1: 0.11\n", encoding="utf-8")
-    result = check(problem, answers)
+    Path("p.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    Path("[red]answers.yaml").write_text("z1_1: 0.11\n", encoding="utf-8")
+    result = check("p.yaml", "[red]answers.yaml")
     assert result.exit_code == 1
     assert "Sheet [bold]3[/bold] [1]" in result.output and "[red]answers.yaml" in result.output
