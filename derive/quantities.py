@@ -229,8 +229,8 @@ def answers_template(problem: Problem) -> str:
         rounding = f"rounded to {rule.decimals} decimals"
     batch = first_batch(problem)
     lines = [
-        f"# Answers for: {problem.title}",
-        f"# Problem file: {problem.source}",
+        f"# Answers for: {' '.join(problem.title.split())}",  # one comment line, whatever the title holds
+        f"# Problem file: {' '.join(problem.source.split())}",
         "#",
         f"# Write each value as a number, {rounding}; leave null (or delete the line) for one you",
         "# did not work out. Carrying your own rounded values forward is fine.",

@@ -205,3 +205,13 @@ def test_text_from_files_is_not_read_as_rich_markup(tmp_path, monkeypatch):
     result = check("p.yaml", "[red]answers.yaml")
     assert result.exit_code == 1
     assert "Sheet [bold]3[/bold] [1]" in result.output and "[red]answers.yaml" in result.output
+
+
+def test_a_template_stays_valid_yaml_whatever_the_title(tmp_path):
+    doc = problem_dict("sgd-sigmoid-hidden")
+    doc["title"] = "Two\nlines: [with] {odd} # text"
+    problem = tmp_path / "p.yaml"
+    problem.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    assert check(problem, "--template", tmp_path / "t.yaml").exit_code == 0
+    template = yaml.safe_load((tmp_path / "t.yaml").read_text(encoding="utf-8"))
+    assert len(template) == 29 and set(template.values()) == {None}
