@@ -122,8 +122,6 @@ def _exam_variant(problem: Problem, seed: int, variant: int) -> Problem:
     """The exam variant from the randomise stage, imported only when asked for."""
     try:
         from .randomise import make_variant
-    except ModuleNotFoundError as err:
-        if err.name != f"{__package__}.randomise":
-            raise  # randomise exists but needs something missing: a real bug, not "not available"
-        raise DeriveError("exam variants are not available in this version of derive (no derive.randomise)") from None
+    except ImportError as err:
+        raise DeriveError(f"exam variants are not available in this version of derive ({err})") from None
     return make_variant(problem, seed, variant)
