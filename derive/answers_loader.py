@@ -25,8 +25,7 @@ _NUMBER = TypeAdapter(Optional[Annotated[float, Field(strict=True, allow_inf_nan
 
 def load_answers(path: str | Path, problem: Problem) -> StudentAnswers:
     """Read and validate a student's answers file for ``problem``."""
-    text, _ = read_text(path)
-    return parse_answers(text, problem, str(path))
+    return parse_answers(read_text(path), problem, str(path))
 
 
 def parse_answers(text: str, problem: Problem, source: str = "<string>") -> StudentAnswers:

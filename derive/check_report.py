@@ -61,8 +61,9 @@ def marking_table(marking: Marking) -> Group:
     return Group(table, Text(score_line(marking), style="bold"))
 
 
-def print_marking(marking: Marking, console: Console) -> None:
-    console.print(marking_table(marking))
+def print_marking(marking: Marking) -> None:
+    """Print the table on stdout, at least 100 columns wide so that the reasons stay readable."""
+    Console(width=max(100, Console().width)).print(marking_table(marking))
 
 
 def marking_json(marking: Marking, variant: tuple[int, int] | None = None) -> dict[str, Any]:

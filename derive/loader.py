@@ -49,10 +49,10 @@ class _RawTraining(_Strict):
 
 
 class _RawAnswers(_Strict):
-    decimals: Annotated[int, Field(strict=True, ge=0, le=12)] = 4
-    asked: list[Literal[QUANTITIES]] | None = None  # type: ignore[valid-type]
     significant_figures: Annotated[int, Field(strict=True, ge=1, le=15)] | None = None
     relative_tolerance: Annotated[float, Field(strict=True, gt=0, lt=1, allow_inf_nan=False)] | None = None
+    decimals: Annotated[int, Field(strict=True, ge=0, le=12)] = 4
+    asked: list[Literal[QUANTITIES]] | None = None  # type: ignore[valid-type]
 
 
 class _RawProblem(_Strict):
@@ -80,36 +80,24 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
-def read_text(path: str | Path) -> tuple[str, bytes]:
-    """The UTF-8 text of a file and its bytes; a :class:`ProblemError` if it cannot be read."""
-    source = str(path)
-    try:
-        raw_bytes = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ProblemError(source, "", "file not found") from None
-    except OSError as err:
-        raise ProblemError(source, "", f"cannot read the file ({err.strerror})") from None
-    try:
-        return raw_bytes.decode("utf-8"), raw_bytes
-    except UnicodeDecodeError as err:
-        raise ProblemError(source, "", f"not UTF-8 text (byte {err.start})") from None
-
-
-def read_yaml(text: str, source: str):
-    """Parse YAML text (duplicate keys rejected); a :class:`ProblemError` names the line."""
-    try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise ProblemError(source, "", f"YAML syntax error at {where}{problem}") from None
-
-
 def load_problem(path: str | Path) -> Problem:
     """Read and validate a problem file; raise :class:`ProblemError` on any problem."""
-    text, raw_bytes = read_text(path)
-    return parse_problem(text, str(path), sha256=hashlib.sha256(raw_bytes).hexdigest())
+    source = str(path)
+    raw_bytes = _read(Path(path))
+    try:
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ProblemError(source, "", f"not UTF-8 text (byte {err.start})") from None
+    return parse_problem(text, source, sha256=hashlib.sha256(raw_bytes).hexdigest())
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ProblemError(str(path), "", "file not found") from None
+    except OSError as err:
+        raise ProblemError(str(path), "", f"cannot read the file ({err.strerror})") from None
 
 
 def parse_problem(text: str, source: str = "<string>", sha256: str = "") -> Problem:
@@ -137,6 +125,25 @@ def parse_problem(text: str, source: str = "<string>", sha256: str = "") -> Prob
             message += f" (and {more} more problem{'s' if more > 1 else ''})"
         raise ProblemError(source, field, message) from None
     return _build(raw, source, sha256)
+
+
+def read_text(path: str | Path) -> str:
+    """The UTF-8 text of a file (an answers file, say); a :class:`ProblemError` if it cannot be read."""
+    try:
+        return _read(Path(path)).decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ProblemError(str(path), "", f"not UTF-8 text (byte {err.start})") from None
+
+
+def read_yaml(text: str, source: str):
+    """Parse YAML text (duplicate keys rejected); a :class:`ProblemError` names the line."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise ProblemError(source, "", f"YAML syntax error at {where}{problem}") from None
 
 
 def _field_path(loc: tuple) -> str:
@@ -169,13 +176,13 @@ def _build(raw: _RawProblem, source: str, sha256: str) -> Problem:
     def fail(field: str, message: str) -> ProblemError:
         return ProblemError(source, field, message)
 
+    if raw.answers.significant_figures is not None and raw.answers.relative_tolerance is not None:
+        raise fail("answers", "give either significant_figures or relative_tolerance, not both")
     network = _check_network(raw.network, fail)
     weights, biases = _check_parameters(raw.parameters, network, fail)
     inputs, targets = _check_data(raw.data, network, fail)
     training = _check_training(raw.training, network, len(inputs), fail)
     asked = tuple(raw.answers.asked) if raw.answers.asked is not None else QUANTITIES
-    if raw.answers.significant_figures is not None and raw.answers.relative_tolerance is not None:
-        raise fail("answers", "give either significant_figures or relative_tolerance, not both")
     return Problem(
         title=raw.title,
         instructions=raw.instructions,
@@ -185,12 +192,8 @@ def _build(raw: _RawProblem, source: str, sha256: str) -> Problem:
         inputs=inputs,
         targets=targets,
         training=training,
-        answers=Answers(
-            decimals=raw.answers.decimals,
-            asked=asked,
-            significant_figures=raw.answers.significant_figures,
-            relative_tolerance=raw.answers.relative_tolerance,
-        ),
+        answers=Answers(decimals=raw.answers.decimals, asked=asked, significant_figures=raw.answers.significant_figures,
+                        relative_tolerance=raw.answers.relative_tolerance),
         source=source,
         sha256=sha256,
     )
