@@ -215,3 +215,36 @@ def test_a_template_stays_valid_yaml_whatever_the_title(tmp_path):
     assert check(problem, "--template", tmp_path / "t.yaml").exit_code == 0
     template = yaml.safe_load((tmp_path / "t.yaml").read_text(encoding="utf-8"))
     assert len(template) == 29 and set(template.values()) == {None}
+
+
+def _randomise():
+    try:
+        from derive import randomise
+    except ImportError:
+        pytest.skip("derive.randomise is not on this branch: exam variants are tested after the merge")
+    return randomise
+
+
+def test_a_variant_is_marked_against_its_own_numbers(tmp_path):
+    randomise = _randomise()
+    from derive.loader import load_problem
+
+    variant = randomise.make_variant(load_problem(SIGMOID), 2026, 17)
+    doc = problem_dict("sgd-sigmoid-hidden")
+    doc["parameters"] = {f"W{l}": [list(row) for row in W] for l, W in enumerate(variant.weights, start=1)}
+    doc["parameters"].update({f"b{l}": list(b) for l, b in enumerate(variant.biases, start=1)})
+    doc["data"] = {"inputs": [list(x) for x in variant.inputs], "targets": [list(y) for y in variant.targets]}
+    values = {k: float(v) for k, v in first_step(doc, rnd=lambda v: round(float(v), 4)).items()}
+    answers = tmp_path / "a.yaml"
+    answers.write_text(yaml.safe_dump(values), encoding="utf-8")
+    result = check(SIGMOID, "--seed", 2026, "--variant", 17, answers, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["variant"] == {"seed": 2026, "variant": 17}
+    assert check(SIGMOID, answers).exit_code == 1  # the original sheet's numbers differ
+
+
+def test_a_problem_without_variants_exits_2(tmp_path):
+    _randomise()
+    result = check(PROBLEMS / "sgd-tanh-hidden.yaml", "--seed", 1, "--variant", 1, "--template", tmp_path / "t.yaml")
+    assert result.exit_code == 2 and result.output.startswith("error: ")
+    assert not (tmp_path / "t.yaml").exists()
