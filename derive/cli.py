@@ -3,6 +3,7 @@
 The CLI is one of the few places that touch files: it loads the problem, runs the pipeline and
 writes outputs atomically (a temporary file moved into place), so a failure never leaves a
 half-written file. Every :class:`DeriveError` becomes one line on stderr and its exit code.
+``derive check`` marks a student's answers file (see :mod:`derive.marking`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ from .loader import load_problem, load_roster
 from .moodle import quiz_xml
 from .pipeline import solve as solve_problem, solve_compared
 from .answer_key import answer_key
+from .answers_loader import load_answers
+from .check_report import marking_json, print_marking
+from .marking import mark
+from .quantities import answers_template
+from .spec import Problem
 from .terminal import formula_listing, worked_solution
 from .pdf import Engine, build_sheet, compile_joined
 
@@ -44,6 +50,50 @@ class _Group(click.Group):
 @click.version_option(package_name="derive")
 def main() -> None:
     """derive: backpropagation derived with SymPy, worked with numbers, verified with NumPy."""
+
+
+@main.command()
+@click.argument("problem_file", type=click.Path(path_type=Path))
+@click.argument("answers_file", type=click.Path(path_type=Path), required=False)
+@click.option("--template", "template_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a blank answers file listing every asked quantity, then stop.")
+@click.option("--seed", type=int, help="Exam seed (with --variant): check a variant of an exam set.")
+@click.option("--variant", type=click.IntRange(min=1), help="Variant number, from 1 (with --seed).")
+@click.option("--json", "as_json", is_flag=True, help="Print the marking as JSON instead of a table.")
+def check(problem_file: Path, answers_file: Path | None, template_out: Path | None, seed: int | None,
+          variant: int | None, as_json: bool) -> None:
+    """Check a student's ANSWERS_FILE for PROBLEM_FILE: right, follow-through or wrong, and why.
+
+    Exit code 0 when every answer is right, 1 when any is wrong or missing, 2 for bad input.
+    """
+    if (seed is None) != (variant is None):
+        raise click.UsageError("--seed and --variant go together: give both or neither")
+    if (template_out is None) == (answers_file is None):
+        raise click.UsageError("give either ANSWERS_FILE to check it, or --template FILE to write a blank one")
+    problem = load_problem(problem_file)
+    if seed is not None:
+        problem = _exam_variant(problem, seed, variant)
+    if template_out is not None:
+        write_atomically(template_out, answers_template(problem))
+        click.echo(f"answers template written to {template_out}")
+        return
+    answers = load_answers(answers_file, problem)
+    marking = mark(solve_problem(problem), answers)
+    if as_json:
+        variant_id = None if seed is None else (seed, variant)
+        click.echo(json.dumps(marking_json(marking, variant_id), indent=2))
+    else:
+        print_marking(marking)
+    sys.exit(0 if marking.all_correct else 1)
+
+
+def _exam_variant(problem: Problem, seed: int, variant: int) -> Problem:
+    """The exam variant from the randomise stage, imported only when asked for."""
+    try:
+        from .randomise import make_variant
+    except ImportError as err:
+        raise DeriveError(f"exam variants are not available in this version of derive ({err})") from None
+    return make_variant(problem, seed, variant)
 
 
 @main.command()

@@ -58,6 +58,8 @@ class _RawTraining(_Strict):
 
 
 class _RawAnswers(_Strict):
+    significant_figures: Annotated[int, Field(strict=True, ge=1, le=15)] | None = None
+    relative_tolerance: Annotated[float, Field(strict=True, gt=0, lt=1, allow_inf_nan=False)] | None = None
     decimals: Annotated[int, Field(strict=True, ge=0, le=12)] = 4
     asked: list[Literal[QUANTITIES + EXERCISES]] | None = None  # type: ignore[valid-type]
 
@@ -146,13 +148,7 @@ def _read(path: Path) -> bytes:
 
 def parse_problem(text: str, source: str = "<string>", sha256: str = "") -> Problem:
     """Validate YAML text into a :class:`Problem` (``source`` names it in errors)."""
-    try:
-        document = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise ProblemError(source, "", f"YAML syntax error at {where}{problem}") from None
+    document = read_yaml(text, source)
     if not isinstance(document, dict):
         raise ProblemError(source, "", "expected a mapping with title, network, parameters, data, training")
     try:
@@ -175,6 +171,25 @@ def parse_problem(text: str, source: str = "<string>", sha256: str = "") -> Prob
             message += f" (and {more} more problem{'s' if more > 1 else ''})"
         raise ProblemError(source, field, message) from None
     return _build(raw, source, sha256)
+
+
+def read_text(path: str | Path) -> str:
+    """The UTF-8 text of a file (an answers file, say); a :class:`ProblemError` if it cannot be read."""
+    try:
+        return _read(Path(path)).decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ProblemError(str(path), "", f"not UTF-8 text (byte {err.start})") from None
+
+
+def read_yaml(text: str, source: str):
+    """Parse YAML text (duplicate keys rejected); a :class:`ProblemError` names the line."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise ProblemError(source, "", f"YAML syntax error at {where}{problem}") from None
 
 
 def _field_path(loc: tuple) -> str:
@@ -207,6 +222,8 @@ def _build(raw: _RawProblem, source: str, sha256: str) -> Problem:
     def fail(field: str, message: str) -> ProblemError:
         return ProblemError(source, field, message)
 
+    if raw.answers.significant_figures is not None and raw.answers.relative_tolerance is not None:
+        raise fail("answers", "give either significant_figures or relative_tolerance, not both")
     network = _check_network(raw.network, fail)
     weights, biases = _check_parameters(raw.parameters, network, fail)
     inputs, targets = _check_data(raw.data, network, fail)
@@ -225,7 +242,8 @@ def _build(raw: _RawProblem, source: str, sha256: str) -> Problem:
         inputs=inputs,
         targets=targets,
         training=training,
-        answers=Answers(decimals=raw.answers.decimals, asked=asked),
+        answers=Answers(decimals=raw.answers.decimals, asked=asked, significant_figures=raw.answers.significant_figures,
+                        relative_tolerance=raw.answers.relative_tolerance),
         source=source,
         sha256=sha256,
         compare=compare,

@@ -70,10 +70,18 @@ class Training:
 
 @dataclass(frozen=True)
 class Answers:
-    """How answers are given: decimals to round to, and which quantities are asked."""
+    """How answers are given: decimals to round to, and which quantities are asked.
+
+    A student's answer is marked right when it is within half a unit of the last decimal
+    (``decimals``), unless the sheet instead asks for ``significant_figures`` (half a unit of
+    the last significant figure of the correct value) or a ``relative_tolerance`` (a fraction
+    of the correct value's size). At most one of the two may be given.
+    """
 
     decimals: int = 4
     asked: tuple[str, ...] = QUANTITIES
+    significant_figures: int | None = None
+    relative_tolerance: float | None = None
 
 
 @dataclass(frozen=True)

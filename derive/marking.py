@@ -1,0 +1,277 @@
+"""Stage 4b, marking: a student's answers checked against a verified solution.
+
+:func:`mark` is pure: it takes a :class:`VerifiedSolution` and the parsed
+:class:`StudentAnswers` and returns an immutable :class:`Marking`. For each asked quantity of
+the first step, in the order a student computes them:
+
+1. **right** when it is within the sheet's tolerance (:func:`tolerance`) of the verified value,
+   or of the value that follows from the student's own (right but rounded) earlier answers;
+2. **follow-through** when it follows from the student's own earlier answers and some of them
+   were wrong: the slip is counted once, where it was made. No credit when one of those wrong
+   earlier values is *degenerate* (0, 1, -1 or a number copied from the sheet): a stock value
+   would otherwise buy easy credit downstream;
+3. otherwise **wrong**, with the catalogue's mistakes (:mod:`derive.mistakes`) that reproduce
+   the value named, or a plain statement that none does.
+
+The recomputations come from :mod:`derive.recompute`; the verified answer key is the judge of
+what is right.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .mistakes import mistake_variants
+from .quantities import AskedQuantity, QuantityName, StudentAnswers, asked_quantities, parents
+from .recompute import HONEST, recompute
+from .spec import Answers, Problem
+from .verify import VerifiedSolution, require_verified
+
+STATUSES = ("correct", "follow_through", "wrong", "unanswered")
+
+
+@dataclass(frozen=True)
+class Mark:
+    """The marking of one quantity. ``follows_from`` lists the labels of the student's wrong
+    earlier values it follows from; ``mistakes`` the ids of catalogue mistakes that explain it."""
+
+    label: str
+    section: str
+    given: float | None
+    expected: float
+    status: str
+    credit: float
+    reason: str
+    mistakes: tuple[str, ...] = ()
+    follows_from: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Marking:
+    """A whole answers file marked: one :class:`Mark` per asked quantity, and the score."""
+
+    title: str
+    source: str
+    answers_source: str
+    rule: Answers
+    marks: tuple[Mark, ...]
+    steps: int = 1  # the problem's number of steps; only the first is checked
+
+    @property
+    def score(self) -> float:
+        return sum(m.credit for m in self.marks)
+
+    @property
+    def total(self) -> int:
+        return len(self.marks)
+
+    @property
+    def all_correct(self) -> bool:
+        return all(m.status == "correct" for m in self.marks)
+
+    def count(self, status: str) -> int:
+        return sum(m.status == status for m in self.marks)
+
+
+def tolerance(answers: Answers, expected: float) -> float:
+    """How far an answer may be from ``expected`` and still be right, by the sheet's rule."""
+    slack = 1 + 1e-9  # a value rounded exactly half-way is right either way
+    if answers.relative_tolerance is not None:
+        return answers.relative_tolerance * abs(expected) * slack + 1e-12
+    if answers.significant_figures is not None:
+        if abs(expected) < 1e-12:
+            return 1e-9
+        last_figure = math.floor(math.log10(abs(expected))) - answers.significant_figures + 1
+        return 0.5 * 10.0**last_figure * slack + 1e-12
+    return 0.5 * 10.0 ** (-answers.decimals) * slack + 1e-12
+
+
+def matches(answers: Answers, value: float, target: float) -> bool:
+    """Whether ``value`` is right for ``target`` under the sheet's rule (NaN never matches)."""
+    return math.isfinite(target) and abs(value - target) <= tolerance(answers, target)
+
+
+def rule_description(answers: Answers) -> str:
+    if answers.significant_figures is not None:
+        return f"{answers.significant_figures} significant figures"
+    if answers.relative_tolerance is not None:
+        return f"relative tolerance {answers.relative_tolerance:g}"
+    return f"{answers.decimals} decimals"
+
+
+def expected_values(verified: VerifiedSolution) -> dict[QuantityName, float]:
+    """The verified values of the first step, by quantity name."""
+    step = require_verified(verified).solution.steps[0]
+    values: dict[QuantityName, float] = {}
+    for layer in step.layers:
+        arrays = {"z": layer.z, "a": layer.a, "delta": layer.delta}
+        for kind, array in arrays.items():
+            if array is not None:
+                for (row, j), value in _entries(array):
+                    values[QuantityName(kind, layer.layer, (j,), row)] = value
+        for kind, array in (("dW", layer.grad_W), ("W", layer.W)):
+            if layer.delta is not None:
+                for index, value in _entries(array):
+                    values[QuantityName(kind, layer.layer, index)] = value
+        for kind, array in (("db", layer.grad_b), ("b", layer.b)):
+            if layer.delta is not None:
+                for (j,), value in _entries(array):
+                    values[QuantityName(kind, layer.layer, (j,))] = value
+    per_example = [q.value for q in step.worked if q.kind == "loss_example"]
+    values.update({QuantityName("L", 0, (), row): value for row, value in enumerate(per_example)})
+    values[QuantityName("J")] = step.loss
+    if step.loss_after is not None:
+        values[QuantityName("L_after")] = step.loss_after
+    return values
+
+
+def _entries(array):
+    return [(index, float(array[index])) for index in np.ndindex(np.shape(array))]
+
+
+def given_numbers(problem: Problem) -> dict[str, float]:
+    """Stock values and the numbers printed on the sheet, by what a student would call them."""
+    numbers = {"0": 0.0, "1": 1.0, "-1": -1.0, "the learning rate": problem.training.learning_rate}
+    for l, (W, b) in enumerate(zip(problem.weights, problem.biases), start=1):
+        numbers.update({f"w{l}_{j + 1}{k + 1}": w for j, row in enumerate(W) for k, w in enumerate(row)})
+        if problem.network.bias:
+            numbers.update({f"b{l}_{j + 1}": v for j, v in enumerate(b)})
+    for i, (x, y) in enumerate(zip(problem.inputs, problem.targets), start=1):
+        suffix = f"[{i}]" if problem.examples > 1 else ""
+        numbers.update({f"x_{k + 1}{suffix}": v for k, v in enumerate(x)})
+        numbers.update({f"y_{k + 1}{suffix}": v for k, v in enumerate(y)})
+    if problem.training.l2:
+        numbers["lambda"] = problem.training.l2
+    return numbers
+
+
+def degenerate(problem: Problem, value: float) -> str | None:
+    """Why ``value`` is a stock value (0, 1, -1, or a number copied from the sheet), or None."""
+    same = [(what, number) for what, number in given_numbers(problem).items() if matches(problem.answers, value, number)]
+    if not same:
+        return None
+    if same[0][0] in ("0", "1", "-1"):
+        return f"a stock value ({same[0][0]})"
+    return f"a number copied from the sheet ({', '.join(f'{what} = {number:g}' for what, number in same)})"
+
+
+def mark(verified: VerifiedSolution, answers: StudentAnswers) -> Marking:
+    """Mark ``answers`` against ``verified``: right, follow-through, wrong or unanswered."""
+    problem = require_verified(verified).problem
+    marker = _Marker(problem, expected_values(verified), answers.as_dict())
+    marks = tuple(marker.mark(item) for item in asked_quantities(problem))
+    return Marking(problem.title, problem.source, answers.source, problem.answers, marks, problem.training.steps)
+
+
+class _Marker:
+    """Marks quantities in order, remembering each one's outcome for those downstream."""
+
+    def __init__(self, problem: Problem, expected: dict, given: dict) -> None:
+        self.problem, self.expected, self.given = problem, expected, given
+        self.labels: dict[QuantityName, str] = {q.name: q.label for q in asked_quantities(problem)}
+        self.honest = [recompute(problem, method, given) for method in HONEST]
+        self.mutated = [
+            (mistake, recompute(problem, method, given), recompute(problem, method, {}))
+            for mistake, method in mistake_variants(problem)
+        ]
+        self.right: set[QuantityName] = set()
+        self.order: dict[str, tuple[int, int]] | None = None  # computed when first needed
+        self.stock: dict[QuantityName, tuple[str, ...]] = {}  # wrong value -> degenerate values it rests on
+        self.source_cache: dict[QuantityName, tuple[QuantityName, ...]] = {}
+
+    def matches(self, value: float, target: float) -> bool:
+        return matches(self.problem.answers, value, target)
+
+    def mark(self, item: AskedQuantity) -> Mark:
+        name = item.name
+        expected = self.expected[name]
+        value = self.given.get(name)
+        base = dict(label=item.label, section=item.section, given=value, expected=expected)
+        if value is None:
+            return Mark(**base, status="unanswered", credit=0.0, reason="not answered")
+        if self.matches(value, expected):
+            self.right.add(name)
+            return Mark(**base, status="correct", credit=1.0, reason="")
+        if any(self.matches(value, run[name]) for run in self.honest):
+            return self.follow_through(name, value, base)
+        self.note_stock(name, value)
+        return self.diagnose(name, value, base)
+
+    def sources(self, name: QuantityName) -> tuple[QuantityName, ...]:
+        """The student's answers that ``name`` is computed from, looking through unanswered ones."""
+        if name not in self.source_cache:
+            found: dict[QuantityName, None] = {}
+            for parent in parents(name, self.problem):
+                found.update(dict.fromkeys((parent,) if parent in self.given else self.sources(parent)))
+            self.source_cache[name] = tuple(found)
+        return self.source_cache[name]
+
+    def wrong_upstream(self, name: QuantityName) -> list[QuantityName]:
+        """The student's wrong answers that ``name`` is computed from."""
+        return [p for p in self.sources(name) if p not in self.right]
+
+    def note_stock(self, name: QuantityName, value: float) -> None:
+        """Remember a wrong value that is a stock number: nothing downstream earns credit from it."""
+        reason = degenerate(self.problem, value)
+        if reason:
+            self.stock[name] = self.stock.get(name, ()) + (f"{self.labels[name]} = {value:g} is {reason}",)
+
+    def follow_through(self, name: QuantityName, value: float, base: dict) -> Mark:
+        wrong = self.wrong_upstream(name)
+        if not wrong:
+            self.right.add(name)
+            return Mark(**base, status="correct", credit=1.0, reason="right from your own rounded earlier values")
+        labels = tuple(self.labels.get(p, p.kind) for p in wrong)
+        stock = tuple(dict.fromkeys(s for p in wrong for s in self.stock.get(p, ())))
+        self.stock[name] = stock
+        self.note_stock(name, value)
+        if stock:
+            reason = (f"follows from your earlier value of {', '.join(labels)}, but {'; '.join(stock)}: "
+                      "no follow-through credit")
+            return Mark(**base, status="wrong", credit=0.0, reason=reason, follows_from=labels)
+        return Mark(**base, status="follow_through", credit=1.0,
+                    reason=f"follows from your earlier value of {', '.join(labels)}", follows_from=labels)
+
+    def explanations(self, name: QuantityName, value: float) -> dict[str, str]:
+        """The catalogue mistakes that give ``value``: made at this quantity from the student's own
+        earlier values, or made earlier in steps the student did not write down."""
+        honest = [run[name] for run in self.honest] + [self.expected[name]]
+        found: dict[str, str] = {}
+        for mistake, local, whole in self.mutated:
+            for candidate, run in ((local[name], None), (whole[name], whole)):
+                changes = not any(self.matches(candidate, h) for h in honest)
+                if changes and self.matches(value, candidate) and (run is None or self.consistent(name, run)):
+                    found.setdefault(mistake.id, mistake.explanation)
+        return found
+
+    def consistent(self, name: QuantityName, run: dict[QuantityName, float]) -> bool:
+        """Whether the student's earlier answers agree with ``run`` (a mistake made from the start)."""
+        return all(self.matches(self.given[p], run[p]) for p in self.sources(name))
+
+    def ranking(self) -> dict[str, tuple[int, int]]:
+        """Rival explanations ordered by how many of the student's wrong values each explains, then
+        by how few of the sheet's values the mistake changes (the more specific first)."""
+        support: dict[str, int] = {}
+        for name, value in self.given.items():
+            if name in self.expected and not self.matches(value, self.expected[name]):
+                for mistake_id in self.explanations(name, value):
+                    support[mistake_id] = support.get(mistake_id, 0) + 1
+        spread: dict[str, int] = {}
+        for mistake, _, whole in self.mutated:
+            changed = sum(not self.matches(whole[q], v) for q, v in self.expected.items() if q in whole)
+            spread[mistake.id] = min(spread.get(mistake.id, changed), changed)
+        return {m: (-support.get(m, 0), spread.get(m, 0)) for m in spread}
+
+    def diagnose(self, name: QuantityName, value: float, base: dict) -> Mark:
+        found = self.explanations(name, value)
+        if found:
+            if self.order is None:
+                self.order = self.ranking()
+            ranked = sorted(found, key=lambda mistake_id: self.order[mistake_id])
+            return Mark(**base, status="wrong", credit=0.0, reason="; or ".join(found[m] for m in ranked),
+                        mistakes=tuple(ranked))
+        return Mark(**base, status="wrong", credit=0.0,
+                    reason="not explained by any common mistake derive knows; compare with the worked solution")
