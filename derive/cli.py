@@ -1,4 +1,4 @@
-"""Command line: ``derive solve``, ``derive formulas``, ``derive sheet`` and ``derive exam``.
+"""Command line: ``derive solve``, ``formulas``, ``sheet``, ``exam`` and ``check``.
 
 The CLI is one of the few places that touch files: it loads the problem, runs the pipeline and
 writes outputs atomically (a temporary file moved into place), so a failure never leaves a
