@@ -25,12 +25,12 @@ from .formulas import formulas as formula_list
 from .loader import load_problem, load_roster
 from .moodle import quiz_xml
 from .pipeline import solve as solve_problem, solve_compared
+from .randomise import make_variant
 from .answer_key import answer_key
 from .answers_loader import load_answers
 from .check_report import marking_json, print_marking
 from .marking import mark
 from .quantities import answers_template
-from .spec import Problem
 from .terminal import formula_listing, worked_solution
 from .pdf import Engine, build_sheet, compile_joined
 
@@ -72,7 +72,7 @@ def check(problem_file: Path, answers_file: Path | None, template_out: Path | No
         raise click.UsageError("give either ANSWERS_FILE to check it, or --template FILE to write a blank one")
     problem = load_problem(problem_file)
     if seed is not None:
-        problem = _exam_variant(problem, seed, variant)
+        problem = make_variant(problem, seed, variant)
     if template_out is not None:
         write_atomically(template_out, answers_template(problem))
         click.echo(f"answers template written to {template_out}")
@@ -85,15 +85,6 @@ def check(problem_file: Path, answers_file: Path | None, template_out: Path | No
     else:
         print_marking(marking)
     sys.exit(0 if marking.all_correct else 1)
-
-
-def _exam_variant(problem: Problem, seed: int, variant: int) -> Problem:
-    """The exam variant from the randomise stage, imported only when asked for."""
-    try:
-        from .randomise import make_variant
-    except ImportError as err:
-        raise DeriveError(f"exam variants are not available in this version of derive ({err})") from None
-    return make_variant(problem, seed, variant)
 
 
 @main.command()

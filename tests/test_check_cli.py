@@ -178,18 +178,6 @@ def test_missing_files_exit_2(tmp_path):
     assert result.exit_code == 2 and "missing.yaml: file not found" in result.output
 
 
-def test_exam_variants_need_the_randomise_stage(tmp_path):
-    try:
-        import derive.randomise  # noqa: F401
-    except ImportError:
-        result = check(SIGMOID, "--seed", "2026", "--variant", "17", "--template", tmp_path / "t.yaml")
-        assert result.exit_code == 2
-        assert "exam variants are not available" in result.output
-        assert not (tmp_path / "t.yaml").exists()
-    else:
-        pytest.skip("derive.randomise exists: variants are tested with it")
-
-
 def test_an_unwritable_template_path_exits_2(tmp_path):
     (tmp_path / "file").write_text("", encoding="utf-8")
     result = check(SIGMOID, "--template", tmp_path / "file" / "t.yaml")
