@@ -120,7 +120,7 @@ def sheet(problem_file: Path, out_dir: Path | None, tex_only: bool) -> None:
     problem = load_problem(problem_file)
     verified = solve_problem(problem)
     out_dir = out_dir if out_dir is not None else Path("output") / Path(problem_file).stem
-    for path in build_sheet(verified, out_dir, tex_only=tex_only, compared=solve_compared(problem)):
+    for path in build_sheet(verified, out_dir, tex_only=tex_only, compared=solve_compared(problem, verified)):
         click.echo(f"written: {path}")
 
 

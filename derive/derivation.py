@@ -48,10 +48,6 @@ class ActivationRule:
     derivative_a: sp.Expr | None
 
     @property
-    def in_terms_of_a(self) -> bool:
-        return self.derivative_a is not None
-
-    @property
     def derivative(self) -> sp.Expr:
         """f' in the form a student uses: in a when possible, else in z."""
         return self.derivative_a if self.derivative_a is not None else self.derivative_z
@@ -151,7 +147,7 @@ def output_rule(activation_name: str, loss_name: str, size: int) -> OutputRule:
     dL_da = tuple(tidy(sp.diff(loss_in_a, ak)) for ak in a)
     jacobian = _jacobian_in_a(activation, z, a)
     delta_rule = tuple(
-        sp.Add(*[sp.Mul(dL_da[k], jacobian[k][j], evaluate=False) for k in range(size) if jacobian[k][j] != 0])
+        sp.Add(*[_shown_product(dL_da[k], jacobian[k][j]) for k in range(size) if jacobian[k][j] != 0])
         for j in range(size)
     )
     assumptions: list[str] = []
@@ -164,6 +160,15 @@ def output_rule(activation_name: str, loss_name: str, size: int) -> OutputRule:
     return OutputRule(
         activation_name, loss_name, a, y, z, loss_in_a, dL_da, delta_rule, delta, direct, tuple(assumptions)
     )
+
+
+def _shown_product(*factors: sp.Expr) -> sp.Expr:
+    """The product left unevaluated (to show the delta rule), with the factors' signs and numbers
+    gathered in front, so that a sum of such products prints "a - b", not "a + -b"."""
+    coefficients, rests = zip(*(factor.as_coeff_Mul() for factor in factors))
+    coefficient = sp.Mul(*coefficients)
+    shown = sp.Mul(*rests, evaluate=False)
+    return shown if coefficient == 1 else sp.Mul(coefficient, shown, evaluate=False)
 
 
 def _jacobian_in_a(activation: Activation, z, a) -> list[list[sp.Expr]]:

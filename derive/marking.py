@@ -30,9 +30,6 @@ from .recompute import HONEST, recompute
 from .spec import Answers, Problem
 from .verify import VerifiedSolution, require_verified
 
-STATUSES = ("correct", "follow_through", "wrong", "unanswered")
-
-
 @dataclass(frozen=True)
 class Mark:
     """The marking of one quantity. ``follows_from`` lists the labels of the student's wrong

@@ -19,17 +19,11 @@ import numpy as np
 
 from .printing import number, pmatrix
 from .registry import ACTIVATIONS, LOSSES
+from .spec import SECTION_TITLES
 from .verify import VerifiedSolution, require_verified
 
 HAIR_DIGITS = 6  # the tolerance gets 10^-(d + 6) extra, for float error in value and answer
 _CLOZE_SPECIAL = "\\}#~/\"{"
-
-
-GROUP_TITLES = {
-    "forward": "Forward pass", "loss": "Loss", "output_delta": "Output-layer deltas",
-    "hidden_delta": "Hidden-layer deltas", "gradients": "Gradients", "updates": "Updated weights and biases",
-    "loss_after": "Loss after the update",
-}
 
 
 @dataclass(frozen=True)
@@ -191,7 +185,7 @@ def question_html(verified: VerifiedSolution) -> str:
         groups.setdefault(field.group, []).append(
             rf"<tr><td>\({field.label}\)</td><td>{{1:NUMERICAL:={value}:{tol}#{feedback}}}</td></tr>")
     for group, rows in groups.items():
-        parts.append(f"<h5>{GROUP_TITLES[group]}</h5>\n<table>" + "".join(rows) + "</table>")
+        parts.append(f"<h5>{SECTION_TITLES[group]}</h5>\n<table>" + "".join(rows) + "</table>")
     return "\n".join(p for p in parts if p)
 
 

@@ -23,7 +23,6 @@ from .errors import DeriveError
 from .sheet import Compared, answers_tex, worksheet_tex
 from .verify import VerifiedSolution, require_verified
 
-DOCUMENTS = ("worksheet", "answers")
 TIMEOUT_SECONDS = 300
 LOG_LINES_AFTER_ERROR = 4
 # Fixed dates in the PDF (with \pdfinfoomitdate and \pdftrailerid{} in the preamble) so the same

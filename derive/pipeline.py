@@ -13,6 +13,12 @@ def solve(problem: Problem) -> VerifiedSolution:
     return verify(substitute(problem, derive(problem.network)))
 
 
-def solve_compared(problem: Problem) -> tuple[tuple[str, VerifiedSolution], ...]:
-    """Every option of the problem's ``compare`` section, solved and verified (empty without one)."""
-    return tuple((option, solve(alternative)) for option, alternative in problem.compared())
+def solve_compared(problem: Problem, solved: VerifiedSolution | None = None) -> tuple[tuple[str, VerifiedSolution], ...]:
+    """Every option of the problem's ``compare`` section, solved and verified (empty without one).
+
+    ``solved``, the problem's own verified solution, stands for the option the file already uses.
+    """
+    return tuple(
+        (option, solved if solved is not None and alternative.network == problem.network else solve(alternative))
+        for option, alternative in problem.compared()
+    )

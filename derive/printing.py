@@ -13,6 +13,7 @@ formula becomes "the formula with the numbers substituted" without SymPy evaluat
 from __future__ import annotations
 
 import sympy as sp
+from sympy.core.function import _coeff_isneg
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
@@ -33,20 +34,22 @@ def pmatrix(rows, decimals: int) -> str:
     return rf"\begin{{pmatrix}} {body} \end{{pmatrix}}"
 
 
-class DeriveLatexPrinter(LatexPrinter):
+class _PositiveFirst:
+    """Terms and factors in the order SymPy holds them (order "none": the delta rule keeps
+    dL/da before f'), but a sum starts with a positive term where there is one: a - 1, not
+    -1 + a, and with numbers in place of the symbols L reads (1 - 0.51)^2/2."""
+
+    def _as_ordered_terms(self, expr, order=None):
+        return sorted(super()._as_ordered_terms(expr, order), key=_coeff_isneg)  # stable
+
+
+class DeriveLatexPrinter(_PositiveFirst, LatexPrinter):
     """SymPy's LaTeX printer with products written as a centred dot and no \\left/\\right."""
 
-    # order "none": terms in the order SymPy holds them, so (y - a)^2 with numbers in place of
-    # the symbols prints as (1 - 0.51)^2, not as (-0.51 + 1)^2 (the numbers would sort first).
     _default_settings = {**LatexPrinter._default_settings, "mul_symbol": "dot", "order": "none"}
 
-    def _print_Add(self, expr: sp.Add, order=None) -> str:
-        # An unevaluated product whose first factor is negative (the delta rule's
-        # (-y/a) * (-a a)) prints as "+ - ..."; one sign says the same.
-        return super()._print_Add(expr, order).replace("+ -", "-")
 
-
-class DeriveTextPrinter(StrPrinter):
+class DeriveTextPrinter(_PositiveFirst, StrPrinter):
     """SymPy's str printer that honours a ``symbol_names`` map, like the LaTeX printer."""
 
     _default_settings = {**StrPrinter._default_settings, "symbol_names": {}, "order": "none"}

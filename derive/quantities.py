@@ -15,11 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .registry import ACTIVATIONS
-from .spec import Problem
-
-#: Kinds of quantity, in the order a student computes them.
-KINDS = ("z", "a", "L", "J", "delta", "dW", "db", "W", "b", "L_after")
-PER_EXAMPLE = ("z", "a", "L", "delta")
+from .spec import SECTION_TITLES, Problem
 
 
 @dataclass(frozen=True, order=True)
@@ -206,16 +202,6 @@ _SECTIONS = (
     ("loss_after", _loss_after),
 )
 
-_SECTION_TITLES = {
-    "forward": "Forward pass",
-    "loss": "Loss",
-    "output_delta": "Output-layer deltas",
-    "hidden_delta": "Hidden-layer deltas",
-    "gradients": "Gradients",
-    "updates": "Updated weights and biases",
-    "loss_after": "Loss after the update",
-}
-
 
 def answers_template(problem: Problem) -> str:
     """A blank answers file (YAML) listing every asked quantity with a null value."""
@@ -249,7 +235,7 @@ def answers_template(problem: Problem) -> str:
     for item in asked:
         if item.section != section:
             section = item.section
-            lines += ["", f"# {_SECTION_TITLES[section]}"]
+            lines += ["", f"# {SECTION_TITLES[section]}"]
         lines.append(f"{item.label}: null".ljust(24) + f"# {item.meaning}")
     return "\n".join(lines) + "\n"
 

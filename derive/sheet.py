@@ -20,7 +20,9 @@ from .answer_key import epoch_losses
 from .formulas import formulas
 from .printing import latex, number, pmatrix
 from .registry import ACTIVATIONS, LOSSES
+from .spec import SECTION_TITLES
 from .verify import VerifiedSolution, require_verified
+from .worked import SECTION_KINDS
 
 Compared = tuple[tuple[str, VerifiedSolution], ...]
 
@@ -35,24 +37,25 @@ TEMPLATES = _templates_folder()
 MAX_STEPS_WORKED = 3  # more steps than this: step 1 is worked in full, the rest are tabulated
 
 #: Which worked quantities answer which question, in the order a student computes them.
+#: The question a worksheet asks for each asked section, in the order a student works.
 QUESTIONS = {
-    "derivation": ((), "Derivation", r"Derive the backpropagation formulas for this network's activations and loss: the "
-                   r"output-layer delta $\delta^{{({L})}} = \partial L / \partial z^{{({L})}}$, the hidden-layer delta "
-                   r"$\delta^{{(l)}}$ in terms of $\delta^{{(l+1)}}$, and the gradients $\partial L/\partial W^{{(l)}}$ "
-                   r"and $\partial L/\partial b^{{(l)}}$. Simplify $\delta^{{({L})}}$ as far as you can."),
-    "forward": (("z", "a"), "Forward pass", "Compute the forward pass: every pre-activation $z$ and activation $a$ of every layer{ex}."),
-    "loss": (("loss_example", "loss"), "Loss", "Compute the loss{loss_ex}."),
-    "output_delta": (("output_delta",), "Output-layer deltas", r"Compute the output-layer delta $\delta^{{({L})}}${ex}."),
-    "hidden_delta": (("hidden_delta",), "Hidden-layer deltas", r"Compute the hidden-layer deltas, layer by layer backwards{ex}."),
-    "gradients": (("grad_W", "grad_b"), "Gradients", r"Compute the gradient of the {objective} with respect to every weight{bias}."),
-    "updates": (("W", "b"), "Updated weights and biases", r"Apply one gradient-descent update with learning rate $\eta = {eta}$: give every new weight{bias}."),
-    "loss_after": (("loss_after",), "Loss after the update", "Compute the loss again with the updated parameters (same {data})."),
+    "derivation": r"Derive the backpropagation formulas for this network's activations and loss: the "
+                  r"output-layer delta $\delta^{{({L})}} = \partial L / \partial z^{{({L})}}$, the hidden-layer delta "
+                  r"$\delta^{{(l)}}$ in terms of $\delta^{{(l+1)}}$, and the gradients $\partial L/\partial W^{{(l)}}$ "
+                  r"and $\partial L/\partial b^{{(l)}}$. Simplify $\delta^{{({L})}}$ as far as you can.",
+    "forward": "Compute the forward pass: every pre-activation $z$ and activation $a$ of every layer{ex}.",
+    "loss": "Compute the loss{loss_ex}.",
+    "output_delta": r"Compute the output-layer delta $\delta^{{({L})}}${ex}.",
+    "hidden_delta": r"Compute the hidden-layer deltas, layer by layer backwards{ex}.",
+    "gradients": r"Compute the gradient of the {objective} with respect to every weight{bias}.",
+    "updates": r"Apply one gradient-descent update with learning rate $\eta = {eta}$: give every new weight{bias}.",
+    "loss_after": "Compute the loss again with the updated parameters (same {data}).",
 }
 
 
 def escape(text: str) -> str:
-    """Prose from a problem file as literal LaTeX text (pylatex's escaping, plus the characters
-    the default OT1 font lacks, so ``_ < > |`` print as themselves)."""
+    """Prose from a problem file as literal LaTeX text (pylatex's escaping, plus ``_ < > |`` as
+    text commands, which print as themselves in any font encoding)."""
     escaped = escape_latex(str(text)).replace(r"\_", r"\textunderscore{}")
     for char, command in (("<", r"\textless{}"), (">", r"\textgreater{}"), ("|", r"\textbar{}")):
         escaped = escaped.replace(char, command)
@@ -287,7 +290,7 @@ def _questions(verified: VerifiedSolution) -> list[str]:
         "data": "batch" if many else "example",
     }
     asked = [q for q in QUESTIONS if q in problem.answers.asked and (training.steps > 0 or q in ("forward", "loss"))]
-    questions = [QUESTIONS[q][2].format(**fill) for q in asked]
+    questions = [QUESTIONS[q].format(**fill) for q in asked]
     if problem.compare is not None:
         noun = "hidden activation" if problem.compare.what == "hidden_activation" else "loss"
         options = [escape(o) for o in problem.compare.options]
@@ -415,10 +418,10 @@ def _chain(problem, rule) -> dict:
 def _worked_step(problem, step, several: bool) -> dict:
     d = problem.answers.decimals
     sections = []
-    for kinds, title, _ in QUESTIONS.values():
+    for section, kinds in SECTION_KINDS.items():
         quantities = [q for q in step.worked if q.kind in kinds]
         if quantities:
-            sections.append({"title": title, "groups": _by_example(quantities, d, len(step.batch) > 1)})
+            sections.append({"title": SECTION_TITLES[section], "groups": _by_example(quantities, d, len(step.batch) > 1)})
     batch = ", ".join(str(i + 1) for i in step.batch)
     return {
         "heading": f"Step {step.index + 1} (example{'s' if len(step.batch) > 1 else ''} {batch})" if several else "",

@@ -24,6 +24,17 @@ QUANTITIES: tuple[str, ...] = (
 )
 
 
+#: The heading of each quantity section, on sheets, in the terminal, in Moodle and in templates.
+SECTION_TITLES: dict[str, str] = {
+    "forward": "Forward pass",
+    "loss": "Loss",
+    "output_delta": "Output-layer deltas",
+    "hidden_delta": "Hidden-layer deltas",
+    "gradients": "Gradients",
+    "updates": "Updated weights and biases",
+    "loss_after": "Loss after the update",
+}
+
 #: Written exercises a sheet can ask for besides the numbers (never asked by default).
 EXERCISES: tuple[str, ...] = ("derivation",)
 
@@ -175,20 +186,18 @@ class Problem:
     def examples(self) -> int:
         return len(self.inputs)
 
-    def with_option(self, option: str) -> "Problem":
-        """This problem with one comparison option in place (hidden activations or loss)."""
-        net = self.network
-        if self.compare is None or self.compare.what == "loss":
-            network = replace(net, loss=option)
-        else:
-            network = replace(net, activations=(option,) * (net.depth - 1) + net.activations[-1:])
-        return replace(self, network=network, compare=None)
-
     def compared(self) -> tuple[tuple[str, "Problem"], ...]:
-        """(option, problem) for every comparison option, in the file's order."""
+        """(option, this problem with the option in place) for every comparison option, in order."""
         if self.compare is None:
             return ()
-        return tuple((option, self.with_option(option)) for option in self.compare.options)
+        net = self.network
+        if self.compare.what == "loss":
+            networks = [replace(net, loss=option) for option in self.compare.options]
+        else:  # every hidden layer gets the option; the output layer keeps its activation
+            networks = [replace(net, activations=(option,) * (net.depth - 1) + net.activations[-1:])
+                        for option in self.compare.options]
+        return tuple((option, replace(self, network=network, compare=None))
+                     for option, network in zip(self.compare.options, networks))
 
 
 @dataclass(frozen=True)

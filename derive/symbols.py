@@ -1,7 +1,7 @@
 """Symbols: the SymPy symbols of a network and the whole per-example loss written in them.
 
-Symbol names stay plain ASCII (``w_2_1_3``); their LaTeX spellings live in one map,
-``latex_names``, which the printers use.
+Symbol names stay plain ASCII (``w_2_1_3``); the printers take their LaTeX spellings as a
+``symbol_names`` map (see :mod:`derive.printing`).
 """
 
 from __future__ import annotations
@@ -60,15 +60,3 @@ def build_symbolic_network(network: Network) -> SymbolicNetwork:
         biases.append(b)
     loss = LOSSES[network.loss].sympy(activations[-1], y)
     return SymbolicNetwork(tuple(weights), tuple(biases), x, y, tuple(zs), tuple(activations[1:]), loss)
-
-
-def latex_names(symbols) -> dict[sp.Symbol, str]:
-    """LaTeX spelling of derive's ASCII symbol names (w_2_1_3 -> w^{(2)}_{13})."""
-    names = {}
-    for s in symbols:
-        parts = s.name.split("_")
-        if parts[0] in ("w", "b") and len(parts) >= 3:
-            names[s] = rf"{parts[0]}^{{({parts[1]})}}_{{{''.join(parts[2:])}}}"
-        elif len(parts) == 2:
-            names[s] = rf"{parts[0]}_{{{parts[1]}}}"
-    return names

@@ -5,18 +5,9 @@ from __future__ import annotations
 from .answer_key import epoch_losses
 from .formulas import Formula
 from .printing import number
+from .spec import SECTION_TITLES
 from .verify import VerifiedSolution, require_verified
-
-SECTIONS = [
-    ("Forward pass", ("z", "a")),
-    ("Loss", ("loss_example", "loss")),
-    ("Output-layer deltas", ("output_delta",)),
-    ("Hidden-layer deltas", ("hidden_delta",)),
-    ("Gradients", ("grad_W", "grad_b")),
-    ("Updated weights and biases", ("W", "b")),
-    ("Loss after the update", ("loss_after",)),
-]
-
+from .worked import SECTION_KINDS
 
 def worked_solution(verified: VerifiedSolution, max_steps_shown: int = 3) -> str:
     """The worked solution as plain text: every step's lines, a loss table, the verification."""
@@ -28,10 +19,10 @@ def worked_solution(verified: VerifiedSolution, max_steps_shown: int = 3) -> str
     for step in shown:
         if len(solution.steps) > 1:
             out += [f"Step {step.index + 1} (examples {', '.join(str(i + 1) for i in step.batch)})", ""]
-        for title, kinds in SECTIONS:
+        for section, kinds in SECTION_KINDS.items():
             lines = [q.text for q in step.worked if q.kind in kinds]
             if lines:
-                out += [f"  {title}"] + [f"    {line}" for line in lines] + [""]
+                out += [f"  {SECTION_TITLES[section]}"] + [f"    {line}" for line in lines] + [""]
         out += [f"  Note: {note}" for note in step.notes]
     if len(shown) < len(solution.steps):
         out += [f"(steps 2 to {len(solution.steps)} are worked the same way; see --json for every number)", ""]

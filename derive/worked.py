@@ -23,6 +23,18 @@ from .registry import ACTIVATIONS, LOSSES
 from .spec import Network, Problem
 
 
+#: Which kinds of worked quantity answer each section of a sheet (spec.QUANTITIES), in order.
+SECTION_KINDS: dict[str, tuple[str, ...]] = {
+    "forward": ("z", "a"),
+    "loss": ("loss_example", "loss"),
+    "output_delta": ("output_delta",),
+    "hidden_delta": ("hidden_delta",),
+    "gradients": ("grad_W", "grad_b"),
+    "updates": ("W", "b"),
+    "loss_after": ("loss_after",),
+}
+
+
 @dataclass(frozen=True)
 class Quantity:
     """One worked quantity: symbol, general formula, formula with numbers, result."""
@@ -73,10 +85,6 @@ class Solution:
     derivation: Derivation
     steps: tuple[Step, ...]
     chain_rules: tuple[ChainRule, ...] = ()  # the first example of the first step, term by term
-
-    @property
-    def forward_only(self) -> bool:
-        return self.problem.training.steps == 0
 
 
 def substitute(problem: Problem, derivation: Derivation) -> Solution:

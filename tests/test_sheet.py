@@ -230,7 +230,8 @@ def _side_by_side_rows(tex: str) -> dict[str, list[str]]:
 
 def test_hidden_activation_comparison_table_matches_numpy():
     problem = load_problem(ROOT / "problems/compare-hidden-activations.yaml")
-    tex = answers_tex(solve(problem), solve_compared(problem))
+    verified = solve(problem)
+    tex = answers_tex(verified, solve_compared(problem, verified))
     rows = _side_by_side_rows(tex)
     for column, hidden in enumerate(("sigmoid", "tanh", "relu")):
         delta2, delta1, new_W2 = _one_step_2_2_1(hidden, 1.0)
