@@ -16,13 +16,11 @@ import sympy as sp
 from pylatex import NoEscape, Tabular
 from pylatex.utils import escape_latex
 
-from .answer_key import epoch_losses
 from .formulas import formulas
 from .printing import latex, number, pmatrix
 from .registry import ACTIVATIONS, LOSSES
 from .spec import SECTION_TITLES
 from .verify import VerifiedSolution, require_verified
-from .worked import SECTION_KINDS
 
 Compared = tuple[tuple[str, VerifiedSolution], ...]
 
@@ -154,11 +152,9 @@ def answers_tex(verified: VerifiedSolution, compared: Compared = ()) -> str:
                      "" if s.loss_after is None else number(s.loss_after, d, False)) for s in solution.steps]
         if len(solution.steps) > 1 else [],
         loss_plot=" ".join(f"({s.index + 1},{s.loss!r})" for s in solution.steps) if len(solution.steps) > 1 else "",
-        epochs=[(e["epoch"], number(e["mean_loss"], d, False)) for e in epoch_losses(verified)]
-        if problem.training.epochs else [],
-        epoch_plot=" ".join(f"({e['epoch'] * training.steps_per_epoch(problem.examples)},{e['mean_loss']!r})"
-                            for e in epoch_losses(verified))
-        if problem.training.epochs else "",
+        epochs=[(e.epoch, number(e.mean_loss, d, False)) for e in solution.epochs],
+        epoch_plot=" ".join(f"({e.epoch * training.steps_per_epoch(problem.examples)},{e.mean_loss!r})"
+                            for e in solution.epochs),
         loss_before=number(solution.steps[0].loss, d, False),
         loss_after=None if solution.steps[-1].loss_after is None else number(solution.steps[-1].loss_after, d, False),
         verification=verified.report.summary(),
@@ -418,10 +414,10 @@ def _chain(problem, rule) -> dict:
 def _worked_step(problem, step, several: bool) -> dict:
     d = problem.answers.decimals
     sections = []
-    for section, kinds in SECTION_KINDS.items():
-        quantities = [q for q in step.worked if q.kind in kinds]
+    for section, title in SECTION_TITLES.items():
+        quantities = [q for q in step.worked if q.section == section]
         if quantities:
-            sections.append({"title": SECTION_TITLES[section], "groups": _by_example(quantities, d, len(step.batch) > 1)})
+            sections.append({"title": title, "groups": _by_example(quantities, d, len(step.batch) > 1)})
     batch = ", ".join(str(i + 1) for i in step.batch)
     return {
         "heading": f"Step {step.index + 1} (example{'s' if len(step.batch) > 1 else ''} {batch})" if several else "",
@@ -439,7 +435,8 @@ def _by_example(quantities, d: int, several: bool) -> list[dict]:
     groups: dict = {}
     for q in quantities:
         groups.setdefault(q.example if several else None, []).append(
-            {"symbol": q.symbol, "formula": q.formula, "substituted": q.substituted, "value": number(q.value, d, False)})
+            {"symbol": latex(q.symbol), "formula": latex(q.formula), "substituted": latex(q.substituted),
+             "value": number(q.value, d, False)})
     order = sorted(groups, key=lambda e: (e is None, e or 0))
     return [{"heading": "" if e is None else f"Example {e + 1}", "lines": groups[e]} for e in order]
 
