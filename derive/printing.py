@@ -76,7 +76,7 @@ class _TreePrinter:
         return f"{self._print(node.base)}^{node.exponent}"
 
     def _print_Formula(self, node: tree.Formula) -> str:
-        names = dict(node.names if self._form == "latex" else node.text_names)
+        names = {symbol: self._print(name) for symbol, name in node.names}
         return self._formula_printer(node.style)({"symbol_names": names}).doprint(node.expr)
 
 

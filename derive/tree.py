@@ -117,22 +117,20 @@ class Power:
 
 @dataclass(frozen=True)
 class Formula:
-    """An expression SymPy derived, printed by SymPy's printers with ``names`` for its symbols.
+    """An expression SymPy derived, printed by SymPy's printers with its symbols written as the
+    nodes ``names`` (symbols or numbers) print.
 
     ``style`` picks the text printer: ``sympy`` (``a*(1 - a)``, ``x**2``) or ``hand`` as a
     student writes it (``a * (1 - a)``, ``x^2``)."""
 
     expr: Any
-    names: tuple[tuple[Any, str], ...] = field(default=())
-    text_names: tuple[tuple[Any, str], ...] = field(default=())
+    names: tuple[tuple[Any, "Node"], ...] = field(default=())
     style: str = "sympy"
 
 
 Node = Union[Name, Num, Words, Plus, Minus, Times, Over, Paren, Apply, Exp, SumOver, Power, Formula]
 
 
-def formula(expr, names: dict | None = None, text_names: dict | None = None, style: str = "sympy") -> Formula:
-    """A :class:`Formula` leaf from a name map (``text_names`` defaults to ``names``)."""
-    names = names or {}
-    text_names = names if text_names is None else text_names
-    return Formula(expr, tuple(names.items()), tuple(text_names.items()), style)
+def formula(expr, names: dict | None = None, style: str = "sympy") -> Formula:
+    """A :class:`Formula` leaf from a map of SymPy symbols to nodes."""
+    return Formula(expr, tuple((names or {}).items()), style)

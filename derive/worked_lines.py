@@ -17,7 +17,7 @@ import sympy as sp
 from . import tree
 from .derivation import A, Z, Derivation
 from .notation import NIELSEN, Notation, QuantityName
-from .printing import number, text
+from .printing import text
 from .registry import ACTIVATIONS, LOSSES, Activation
 
 
@@ -124,7 +124,7 @@ class LineBuilder:
         lines = []
         for r in range(A_out.shape[0]):
             numbers = {**dict(zip(rule_a, A_out[r])), **dict(zip(rule_y, Y[r]))}
-            substituted = tree.formula(expr, {s: _num_text(self.n(v)) for s, v in numbers.items()})
+            substituted = tree.formula(expr, {s: self.n(v) for s, v in numbers.items()})
             lines.append(self.quantity(QuantityName("L", 0, (), r), "loss", general, substituted, per_example[r]))
         m = len(per_example)
         if m > 1 or l2 > 0:
@@ -153,10 +153,9 @@ class LineBuilder:
         lines = []
         for r in range(delta.shape[0]):
             values = {**dict(zip(rule.a, A_out[r])), **dict(zip(rule.y, Y[r])), **dict(zip(rule.z, Z_out[r]))}
-            numbers = {s: _num_text(self.n(v)) for s, v in values.items()}
+            numbers = {s: self.n(v) for s, v in values.items()}
             for j in outputs:
-                formula = tree.formula(rule.delta[j], {s: n.latex for s, n in spelled.items()},
-                                       {s: n.text for s, n in spelled.items()})
+                formula = tree.formula(rule.delta[j], spelled)
                 substituted = tree.formula(rule.delta[j], numbers)
                 lines.append(self.quantity(QuantityName("delta", L, (j,), r), "output_delta", formula, substituted,
                                            delta[r, j]))
@@ -172,12 +171,11 @@ class LineBuilder:
                          for k in following]
                 numbers = [tree.Times((self.n(W_next[k, j]), self.n(delta_next[r, k]))) for k in following]
                 names = {A: self.name("a", l, j + 1), Z: self.name("z", l, j + 1)}
-                general = _wrapped(derivative, {s: n.latex for s, n in names.items()}, {s: n.text for s, n in names.items()})
+                general = _wrapped(derivative, names)
                 if isinstance(derivative, sp.Piecewise):  # ReLU-like: show the branch taken
                     shown: tree.Node = self.n(fprime[r, j])
                 else:
-                    values = {A: _num_text(self.n(A_l[r, j])), Z: _num_text(self.n(Z_l[r, j]))}
-                    shown = _wrapped(derivative, values, values, numeric=True)
+                    shown = _wrapped(derivative, {A: self.n(A_l[r, j]), Z: self.n(Z_l[r, j])}, numeric=True)
                 formula = tree.Times((tree.Paren(tree.Plus(tuple(terms))), general))
                 substituted = tree.Times((tree.Paren(tree.Plus(tuple(numbers))), shown))
                 lines.append(self.quantity(QuantityName("delta", l, (j,), r), "hidden_delta", formula, substituted,
@@ -240,14 +238,9 @@ class LineBuilder:
                              tree.Words("forward pass with the updated weights"), value)
 
 
-def _num_text(shown: tree.Num) -> str:
-    """A number as a SymPy formula's symbol name (the same in LaTeX and text)."""
-    return number(shown.value, shown.decimals, shown.bracket)
-
-
-def _wrapped(expr: sp.Expr, names: dict, text_names: dict, numeric: bool = False) -> tree.Node:
+def _wrapped(expr: sp.Expr, names: dict, numeric: bool = False) -> tree.Node:
     """A derived factor, in brackets unless it is one number (or, with numbers, one symbol)."""
-    leaf = tree.formula(expr, names, text_names, "hand")
+    leaf = tree.formula(expr, names, "hand")
     if expr.is_Number or (numeric and expr.is_Symbol):
         return leaf
     return tree.Paren(leaf, big=True)
