@@ -88,6 +88,12 @@ class Notation:
     example_input: Spelling = Spelling("x^{{[{i}]}}_{{{j}}}", "x[{i}]_{j}")
     example_activation: Spelling = Spelling("a^{{({l})[{i}]}}_{{{j}}}", "a({l})[{i}]_{j}")
     all_weights: Spelling = Spelling("W", "W")
+    all_biases: Spelling = Spelling("b", "b")
+    unlayered_activation: Spelling = Spelling("a_{{{j}}}", "a_{j}")  # the output layer's, in its loss
+    unlayered_pre_activation: Spelling = Spelling("z_{{{j}}}", "z_{j}")
+    short_delta: Spelling = Spelling("\\delta^{{({l})}}_{j}", "delta({l})_{j}")
+    example_delta_vector: Spelling = Spelling("\\delta^{{({l})[{i}]}}", "delta[{i}]")
+    example_activation_vector: Spelling = Spelling("a^{{({l})[{i}]}}", "a[{i}]")
     cost_after_formula: Spelling = Spelling("J(W', b')", "J(W', b')")
     partial: Spelling = Spelling("\\frac{{\\partial {top}}}{{\\partial {bottom}}}", "d{top}/d{bottom}")
     pre_activation_vector: Spelling = Spelling("z^{{({l})}}", "z({l})")
@@ -176,6 +182,20 @@ class Notation:
         """A layer's whole vector: ``z``, ``a`` or ``delta``."""
         spelling = {"z": self.pre_activation_vector, "a": self.activation_vector, "delta": self.delta_vector}[kind]
         return getattr(spelling, form).format(l=layer)
+
+    def unlayered(self, kind: str, j: int | str, form: str = "latex") -> str:
+        """``a`` or ``z`` of neuron j without a layer (the output layer's, in the loss's terms)."""
+        spelling = self.unlayered_activation if kind == "a" else self.unlayered_pre_activation
+        return getattr(spelling, form).format(j=j)
+
+    def d_short(self, layer: int | str, j: int | str, form: str = "latex") -> str:
+        """The delta of neuron j of a layer, as a general formula writes it."""
+        return getattr(self.short_delta, form).format(l=layer, j=j)
+
+    def example_vector(self, kind: str, layer: int | str, form: str = "latex") -> str:
+        """A layer's ``delta`` or ``a`` vector for example i, under a sum over the batch."""
+        spelling = self.example_delta_vector if kind == "delta" else self.example_activation_vector
+        return getattr(spelling, form).format(l=layer, i=self.example_index)
 
     def column(self, kind: str, k: int | str | None = None, form: str = "latex") -> str:
         """The head of a column of a layer's parameter table: ``dW``, ``db``, ``W``, ``b``."""

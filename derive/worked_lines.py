@@ -55,8 +55,7 @@ class LineBuilder:
 
     def name(self, block: str, *args) -> tree.Name:
         """A symbol spelled by the notation's building block ``block`` (``z``, ``w``, ``d``...)."""
-        spell = getattr(self.notation, block)
-        return tree.Name(spell(*args, form="latex"), spell(*args, form="text"))
+        return _name(getattr(self.notation, block), *args)
 
     def quantity(self, name: QuantityName, section: str, formula: tree.Node, substituted: tree.Node,
                  value: float) -> Quantity:
@@ -70,10 +69,6 @@ class LineBuilder:
         """(1/m)(body): a batch mean as the sheet writes it."""
         return tree.Times((tree.Over(self.n(1), self.n(m)), tree.Paren(body)), "none")
 
-    def mean_formula(self, body: tree.Node) -> tree.Node:
-        """(1/m) sum_i body: the general form of a batch mean."""
-        over_m = tree.Over(tree.Name("1", "1"), self.name("m"))
-        return tree.Times((over_m, tree.SumOver(self.notation.example_index, body)), "none")
 
     # ---- the forward pass
 
@@ -132,15 +127,10 @@ class LineBuilder:
         return lines
 
     def cost(self, per_example, penalty: float, l2: float, cost: float) -> Quantity:
-        m = len(per_example)
-        formula: tree.Node = self.mean_formula(self.name("loss_of_example"))
-        substituted: tree.Node = self.mean(tree.Plus(tuple(self.n(v) for v in per_example)), m)
+        substituted: tree.Node = self.mean(tree.Plus(tuple(self.n(v) for v in per_example)), len(per_example))
         if l2 > 0:
-            two_m = tree.Times((tree.Name("2", "2"), self.name("m")), "none")
-            weights = tree.SumOver("", tree.Power(tree.Name(self.notation.all_weights.latex, self.notation.all_weights.text), 2))
-            formula = tree.Plus((formula, tree.Times((tree.Over(self.name("lam"), two_m), weights), "none")))
             substituted = tree.Plus((substituted, self.n(penalty)))
-        return self.quantity(QuantityName("J"), "loss", formula, substituted, cost)
+        return self.quantity(QuantityName("J"), "loss", cost_formula(l2 > 0, self.notation), substituted, cost)
 
     # ---- the deltas
 
@@ -195,7 +185,7 @@ class LineBuilder:
                 formula: tree.Node = self.name("d", l, j + 1)
                 substituted: tree.Node = values[0]
                 if m > 1:
-                    formula = self.mean_formula(self.name("d_of_example", l, j + 1))
+                    formula = mean_formula(self.name("d_of_example", l, j + 1), self.notation)
                     substituted = self.mean(tree.Plus(values), m)
                 lines.append(self.quantity(QuantityName("db", l, (j,)), "gradients", formula, substituted, grad_b[j]))
         return lines
@@ -207,7 +197,7 @@ class LineBuilder:
         substituted: tree.Node = pairs
         if m > 1:
             each = tree.Times((self.name("d_of_example", l, j + 1), self.name("node_of_example", l - 1, k + 1)), "space")
-            formula, substituted = self.mean_formula(each), self.mean(pairs, m)
+            formula, substituted = mean_formula(each, self.notation), self.mean(pairs, m)
         if l2 > 0:
             formula = tree.Plus((formula, tree.Times((tree.Over(self.name("lam"), self.name("m")),
                                                       self.name("w", l, j + 1, k + 1)), "space")))
@@ -236,6 +226,26 @@ class LineBuilder:
         spelling = self.notation.cost_after_formula
         return self.quantity(QuantityName("L_after"), "loss_after", tree.Name(spelling.latex, spelling.text),
                              tree.Words("forward pass with the updated weights"), value)
+
+
+def _name(spell, *args) -> tree.Name:
+    return tree.Name(spell(*args, form="latex"), spell(*args, form="text"))
+
+
+def mean_formula(body: tree.Node, notation: Notation = NIELSEN) -> tree.Node:
+    """(1/m) sum_i body: the general form of a batch mean."""
+    over_m = tree.Over(tree.Name("1", "1"), _name(notation.m))
+    return tree.Times((over_m, tree.SumOver(notation.example_index, body)), "none")
+
+
+def cost_formula(l2: bool, notation: Notation = NIELSEN) -> tree.Node:
+    """J = (1/m) sum_i L[i] (+ lambda/(2m) sum W^2): the batch cost in general."""
+    formula: tree.Node = mean_formula(_name(notation.loss_of_example), notation)
+    if not l2:
+        return formula
+    two_m = tree.Times((tree.Name("2", "2"), _name(notation.m)), "none")
+    weights = tree.SumOver("", tree.Power(tree.Name(notation.all_weights.latex, notation.all_weights.text), 2))
+    return tree.Plus((formula, tree.Times((tree.Over(_name(notation.lam), two_m), weights), "none")))
 
 
 def _wrapped(expr: sp.Expr, names: dict, numeric: bool = False) -> tree.Node:
