@@ -1,9 +1,12 @@
 """Stage 2, numeric substitution: the problem's numbers put into every derived formula.
 
 Numbers are computed by evaluating the SymPy expressions of the derivation (compiled once with
-``lambdify``) in float64 and kept at full precision; rounding happens only in the strings that
-show a formula with its numbers. Each quantity is recorded as a :class:`Quantity`: the formula,
-the formula with numbers substituted, and the result, in the order a student computes them.
+``lambdify``) in float64 and kept at full precision; rounding happens only when a line is
+printed. Each quantity is recorded as a :class:`~derive.worked_lines.Quantity` (built by
+:mod:`derive.worked_lines`): its name and section, the formula, the formula with the numbers
+substituted, and the result, in the order a student computes them. A :class:`Solution` also
+holds the first example's chain rule (:mod:`derive.chain`) and, trained by epochs, each
+epoch's mean loss.
 """
 
 from __future__ import annotations
