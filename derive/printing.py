@@ -1,13 +1,18 @@
-"""Printing: derive's notation for SymPy expressions, in LaTeX and in plain text.
+"""Printing: SymPy expressions and worked lines, in LaTeX and in plain text.
 
 One place decides how a number and a symbol look. ``latex`` and ``text`` are thin wrappers
-over SymPy's printers; ``symbol_names`` maps a symbol to what it prints as, which is how a
-formula becomes "the formula with the numbers substituted" without SymPy evaluating it.
+over SymPy's printers, extended with the nodes of a worked line (:mod:`derive.tree`), each
+printed by a ``_print_<Node>`` method as SymPy dispatches on its own types; ``symbol_names``
+maps a symbol to what it prints as, which is how a formula becomes "the formula with the
+numbers substituted" without SymPy evaluating it.
 
 >>> import sympy as sp
 >>> a, y = sp.symbols("a_1 y_1")
 >>> text((a - y) * a, {a: number(0.75, 4), y: number(0.01, 4)})
 '0.75*(0.75 - 0.01)'
+>>> from derive.tree import Apply, Num
+>>> latex(Apply(r"\\operatorname{step}", "step", (Num(0.11, 4),))), text(Apply(r"\\operatorname{step}", "step", (Num(0.11, 4),)))
+('\\\\operatorname{step}(0.11)', 'step(0.11)')
 """
 
 from __future__ import annotations
@@ -48,7 +53,8 @@ class _PositiveFirst:
 
 class _TreePrinter:
     """What the LaTeX and the text printer share for the nodes of :mod:`derive.tree`: each
-    printer names its own joints (``_times``, ``_open``...) and leaf spellings (``_form``)."""
+    printer names its own product joints (``_times``) and which spelling of a name it takes
+    (``_form``); the nodes they write differently have a method in each printer."""
 
     _form = "latex"
     _times = {"dot": " * ", "space": " * ", "none": " * "}
@@ -103,6 +109,10 @@ class DeriveLatexPrinter(_PositiveFirst, _TreePrinter, LatexPrinter):
 
     def _print_Exp(self, node: tree.Exp) -> str:
         return f"e^{{{self._print(node.argument)}}}"
+
+    def _print_Power(self, node: tree.Power) -> str:
+        exponent = str(node.exponent)
+        return f"{self._print(node.base)}^" + (exponent if len(exponent) == 1 else f"{{{exponent}}}")
 
     def _print_SumOver(self, node: tree.SumOver) -> str:
         index = f"_{node.index}" if node.index else ""

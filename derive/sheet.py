@@ -208,7 +208,7 @@ def _network_drawing(problem) -> dict:
         for j in range(size):
             y = (tallest - 1) / 2 - j
             name = N.node(l, j + 1)
-            bias = rf"b = {number(problem.biases[l - 1][j], d, False)}" if l > 0 and net.bias else ""
+            bias = f"{N.all_biases.latex} = {number(problem.biases[l - 1][j], d, False)}" if l > 0 and net.bias else ""
             nodes.append({"id": f"n{l}-{j}", "y": f"{1.9 * y:.2f}", "label": name, "bias": bias})
         activation = "input" if l == 0 else rf"${ACTIVATIONS[net.activations[l - 1]].latex}$"
         layers.append({"x": f"{4.6 * l:.1f}", "nodes": nodes, "caption": activation,
@@ -333,11 +333,12 @@ def _chain_intro(problem, rules) -> str:
         return ""
     example = rules[0].example + 1
     several = problem.examples > 1
-    whose = f"the loss $L$ of example {example} (the first of step 1)" if several else "the loss $L$"
+    loss = f"the loss ${N.loss.latex}$"
+    whose = f"{loss} of example {example} (the first of step 1)" if several else loss
     batch = (" The gradient of the batch objective averages this over the batch's examples"
              if several and (problem.training.batch_size or problem.examples) > 1 else "")
     if problem.training.l2:
-        batch += (" and adds" if batch else " The gradient of the objective adds") + r" the L2 term $\lambda w/m$"
+        batch += (" and adds" if batch else " The gradient of the objective adds") + f" the L2 term ${N.lam()} w/{N.m()}$"
     batch += "." if batch else ""
     return (f"The derivative of {whose} with respect to one output-layer weight"
             + (" and one hidden-layer weight" if len(rules) > 1 else "")

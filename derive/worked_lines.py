@@ -37,7 +37,7 @@ class Quantity:
 
 def function_name(activation: Activation) -> tuple[str, str]:
     """An activation's LaTeX and text names, as its registry entry spells them."""
-    return activation.latex, getattr(activation, "text", "") or activation.name
+    return activation.latex, activation.text or activation.name
 
 
 class LineBuilder:
@@ -67,7 +67,6 @@ class LineBuilder:
     def mean(self, body: tree.Node, m: int) -> tree.Node:
         """(1/m)(body): a batch mean as the sheet writes it."""
         return tree.Times((tree.Over(self.n(1), self.n(m)), tree.Paren(body)), "none")
-
 
     # ---- the forward pass
 

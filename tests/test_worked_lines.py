@@ -65,6 +65,7 @@ def test_functions_exponentials_sums_and_powers():
     assert latex(tree.Exp(n(-0.5))) == "e^{(-0.5)}" and text(tree.Exp(n(-0.5))) == "exp((-0.5))"
     assert latex(tree.SumOver("i", tree.Name("L^{[i]}", "L[i]"))) == r"\sum_i L^{[i]}"
     assert text(tree.SumOver("", tree.Power(tree.Name("W", "W"), 2))) == "sum W^2"
+    assert latex(tree.Power(tree.Name("W", "W"), 10)) == "W^{10}" and text(tree.Power(tree.Name("W", "W"), 10)) == "W^10"
     assert latex(tree.Words("forward pass")) == r"\text{forward pass}" and text(tree.Words("forward pass")) == "forward pass"
 
 
