@@ -20,6 +20,7 @@ import sympy as sp
 
 from .chain import ChainRule, chain_rules
 from .derivation import A, Z, Derivation
+from .notation import NIELSEN
 from .registry import ACTIVATIONS
 from .spec import Network, Problem
 from .worked_lines import LineBuilder, Quantity
@@ -254,7 +255,7 @@ def _kink_notes(layer: int, activation_name: str, Zl: np.ndarray, batch) -> list
     notes = []
     for row, col in zip(*np.nonzero(Zl == activation.kink)):
         notes.append(
-            f"z^({layer})_{col + 1} = {activation.kink:g} exactly for example {batch[row] + 1}: "
+            f"{NIELSEN.z(layer, col + 1, 'text')} = {activation.kink:g} exactly for example {batch[row] + 1}: "
             f"{activation.kink_convention}."
         )
     return notes
