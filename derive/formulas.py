@@ -15,7 +15,7 @@ from .derivation import A, Z, Derivation
 from .notation import NIELSEN
 from .printing import latex, text
 from .registry import ACTIVATIONS, LOSSES
-from .worked_lines import cost_formula, mean_formula
+from .worked_lines import cost_formula, function_name, mean_formula
 
 N = NIELSEN
 
@@ -31,29 +31,32 @@ class Formula:
 
 def formulas(derivation: Derivation) -> tuple[Formula, ...]:
     """The formulas a student needs for this network, in the order they are used."""
-    net = derivation.network
-    L = net.depth
     out = derivation.output
-    found: list[Formula] = []
-    loss = LOSSES[net.loss]
-    found.append(Formula(f"Loss ({loss.description})", f"L = {text(out.loss_expr)}", f"L = {loss.latex}"))
-    seen = set()
-    for l, (name, rule) in enumerate(zip(net.activations, derivation.activations), start=1):
+    loss = LOSSES[derivation.network.loss]
+    found = [Formula(f"Loss ({loss.description})", f"L = {text(out.loss_expr)}", f"L = {loss.latex}")]
+    found += _activation_derivatives(derivation)
+    found += _delta_rules(derivation)
+    found += _general_rules(derivation)
+    return tuple(found)
+
+
+def _activation_derivatives(derivation: Derivation) -> list[Formula]:
+    """f'(z) of each elementwise activation of the network, and f' in terms of a where SymPy found it."""
+    found, seen = [], set()
+    for name, rule in zip(derivation.network.activations, derivation.activations):
         activation = ACTIVATIONS[name]
         if name in seen or not activation.elementwise or not activation.differentiable:
             continue
         seen.add(name)
+        f_tex, f_text = function_name(activation)
         names = {A: "a", Z: "z"}
-        derived_z = latex(rule.derivative_z, names)
-        tex = rf"{activation.latex}'(z) = {derived_z}"
-        plain = f"{name}'(z) = {text(rule.derivative_z)}"
+        tex = rf"{f_tex}'(z) = {latex(rule.derivative_z, names)}"
+        plain = f"{f_text}'(z) = {text(rule.derivative_z)}"
         if rule.derivative_a is not None and rule.derivative_a != rule.derivative_z:
-            tex += rf" = {latex(rule.derivative_a, names)} \quad (a = {activation.latex}(z))"
-            plain += f" = {text(rule.derivative_a)}   (a = {name}(z))"
+            tex += rf" = {latex(rule.derivative_a, names)} \quad (a = {f_tex}(z))"
+            plain += f" = {text(rule.derivative_a)}   (a = {f_text}(z))"
         found.append(Formula(f"Derivative of {name} (SymPy)", plain, tex))
-    found += _delta_rules(derivation)
-    found += _general_rules(derivation)
-    return tuple(found)
+    return found
 
 
 def _both(spell, *args) -> tuple[str, str]:
