@@ -90,16 +90,16 @@ def _parameters_table(d: int, layer, bias: bool) -> dict:
             "tabular": tabular(columns(1, width, width), header, rows)}
 
 
-def side_by_side(d: int, columns_: list[tuple[str, object]], bias: bool) -> str:
+def side_by_side(d: int, options: list[tuple[str, object]], bias: bool) -> str:
     """Rows: output activations, J, every delta, gradient and updated parameter of step 1, J'.
 
-    ``columns_`` pairs each option's name with its verified solution."""
-    steps = [other.solution.steps[0] for _, other in columns_]
+    ``options`` pairs each option's name with its verified solution."""
+    steps = [other.solution.steps[0] for _, other in options]
     rows = _comparison_rows(steps[0], bias)
-    header = ["quantity"] + [rf"\texttt{{{escape(option)}}}" for option, _ in columns_]
+    header = ["quantity"] + [rf"\texttt{{{escape(option)}}}" for option, _ in options]
     body = [[_math(_row_name(name, steps[0]))] + [_math(number(pick(s), d, False)) for s in steps]
             for name, pick in rows]
-    return tabular("l" + "r" * len(columns_), header, body)
+    return tabular("l" + "r" * len(options), header, body)
 
 
 def _row_name(name: QuantityName, first) -> str:
