@@ -78,6 +78,32 @@ class Notation:
     example_suffix: Spelling = Spelling("[{i}]", "[{i}]", "[{i}]")
     learning_rate: Spelling = Spelling("\\eta", "eta", "eta")
     penalty: Spelling = Spelling("\\lambda", "lambda", "lambda")
+    # ---- in general formulas: the batch, a summation's running index, vectors, partials
+    batch_size: Spelling = Spelling("m", "m")
+    example_index: str = "i"  # the running index over a batch's examples
+    neuron_index: str = "k"  # the running index over a layer's neurons
+    summed_pre_activation: Spelling = Spelling("z^{{({l})}}_{j}", "z({l})_{j}")
+    example_loss: Spelling = Spelling("L^{{[{i}]}}", "L[{i}]")
+    example_delta: Spelling = Spelling("\\delta^{{({l})[{i}]}}_{{{j}}}", "delta({l})[{i}]_{j}")
+    example_input: Spelling = Spelling("x^{{[{i}]}}_{{{j}}}", "x[{i}]_{j}")
+    example_activation: Spelling = Spelling("a^{{({l})[{i}]}}_{{{j}}}", "a({l})[{i}]_{j}")
+    all_weights: Spelling = Spelling("W", "W")
+    all_biases: Spelling = Spelling("b", "b")
+    unlayered_activation: Spelling = Spelling("a_{{{j}}}", "a_{j}")  # the output layer's, in its loss
+    unlayered_pre_activation: Spelling = Spelling("z_{{{j}}}", "z_{j}")
+    short_delta: Spelling = Spelling("\\delta^{{({l})}}_{j}", "delta({l})_{j}")
+    example_delta_vector: Spelling = Spelling("\\delta^{{({l})[{i}]}}", "delta[{i}]")
+    example_activation_vector: Spelling = Spelling("a^{{({l})[{i}]}}", "a[{i}]")
+    cost_after_formula: Spelling = Spelling("J(W', b')", "J(W', b')")
+    partial: Spelling = Spelling("\\frac{{\\partial {top}}}{{\\partial {bottom}}}", "d{top}/d{bottom}")
+    pre_activation_vector: Spelling = Spelling("z^{{({l})}}", "z({l})")
+    activation_vector: Spelling = Spelling("a^{{({l})}}", "a({l})")
+    delta_vector: Spelling = Spelling("\\delta^{{({l})}}", "delta({l})")
+    # ---- column heads of a layer's table of gradients and updated parameters (row j)
+    weight_gradient_column: Spelling = Spelling("\\partial w_{{j{k}}}", "dw_j{k}")
+    bias_gradient_column: Spelling = Spelling("\\partial b_j", "db_j")
+    weight_updated_column: Spelling = Spelling("w'_{{j{k}}}", "w'_j{k}")
+    bias_updated_column: Spelling = Spelling("b'_j", "b'_j")
 
     # ---- building blocks (layer l from 1, neuron j and input k from 1)
 
@@ -121,6 +147,61 @@ class Notation:
 
     def eta(self, form: str = "latex") -> str:
         return getattr(self.learning_rate, form)
+
+    def lam(self, form: str = "latex") -> str:
+        """The L2 penalty's weight, lambda."""
+        return getattr(self.penalty, form)
+
+    def m(self, form: str = "latex") -> str:
+        """The number of examples in a batch."""
+        return getattr(self.batch_size, form)
+
+    def z_summed(self, layer: int, form: str = "latex") -> str:
+        """z of a layer's neuron k, under a sum over the layer's neurons."""
+        return getattr(self.summed_pre_activation, form).format(l=layer, j=self.neuron_index)
+
+    def node_of_example(self, layer: int, j: int | str, form: str = "latex") -> str:
+        """x or a of neuron j of a layer for example i, under a sum over the batch."""
+        if layer == 0:
+            return getattr(self.example_input, form).format(i=self.example_index, j=j)
+        return getattr(self.example_activation, form).format(l=layer, i=self.example_index, j=j)
+
+    def d_of_example(self, layer: int, j: int | str, form: str = "latex") -> str:
+        """The delta of neuron j of a layer for example i, under a sum over the batch."""
+        return getattr(self.example_delta, form).format(l=layer, i=self.example_index, j=j)
+
+    def loss_of_example(self, form: str = "latex") -> str:
+        """The loss of example i, under a sum over the batch."""
+        return getattr(self.example_loss, form).format(i=self.example_index)
+
+    def d_dx(self, top: str, bottom: str, form: str = "latex") -> str:
+        """The partial derivative of ``top`` with respect to ``bottom`` (both already spelled)."""
+        return getattr(self.partial, form).format(top=top, bottom=bottom)
+
+    def vector(self, kind: str, layer: int | str, form: str = "latex") -> str:
+        """A layer's whole vector: ``z``, ``a`` or ``delta``."""
+        spelling = {"z": self.pre_activation_vector, "a": self.activation_vector, "delta": self.delta_vector}[kind]
+        return getattr(spelling, form).format(l=layer)
+
+    def unlayered(self, kind: str, j: int | str, form: str = "latex") -> str:
+        """``a`` or ``z`` of neuron j without a layer (the output layer's, in the loss's terms)."""
+        spelling = self.unlayered_activation if kind == "a" else self.unlayered_pre_activation
+        return getattr(spelling, form).format(j=j)
+
+    def d_short(self, layer: int | str, j: int | str, form: str = "latex") -> str:
+        """The delta of neuron j of a layer, as a general formula writes it."""
+        return getattr(self.short_delta, form).format(l=layer, j=j)
+
+    def example_vector(self, kind: str, layer: int | str, form: str = "latex") -> str:
+        """A layer's ``delta`` or ``a`` vector for example i, under a sum over the batch."""
+        spelling = self.example_delta_vector if kind == "delta" else self.example_activation_vector
+        return getattr(spelling, form).format(l=layer, i=self.example_index)
+
+    def column(self, kind: str, k: int | str | None = None, form: str = "latex") -> str:
+        """The head of a column of a layer's parameter table: ``dW``, ``db``, ``W``, ``b``."""
+        spelling = {"dW": self.weight_gradient_column, "db": self.bias_gradient_column,
+                    "W": self.weight_updated_column, "b": self.bias_updated_column}[kind]
+        return getattr(spelling, form).format(k=k)
 
     def suffix(self, example: int | None, form: str = "latex") -> str:
         """The mark naming example ``example`` (from 1) of a batch; empty for None."""
