@@ -93,8 +93,8 @@ def templates() -> jinja2.Environment:
                               autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def html(template: str, status: int = 200, **context) -> HTMLResponse:
-    return HTMLResponse(templates().get_template(template).render(**context), status_code=status)
+def html(template: str, status_code: int = 200, **context) -> HTMLResponse:
+    return HTMLResponse(templates().get_template(template).render(**context), status_code=status_code)
 
 
 def create_app(catalogue: Catalogue) -> Starlette:
