@@ -35,7 +35,7 @@ from ..loader import load_problem
 from ..marking import Marking, mark
 from ..pipeline import solve
 from ..randomise import make_variant
-from .page import (FormError, Sheet, Submission, answers_yaml, build_sheet, parse_revealed, parse_variant,
+from .page import (CONTROL_FIELDS, FormError, Sheet, Submission, answers_yaml, build_sheet, parse_revealed, parse_variant,
                    read_answers)
 from .security import BodyLimit, SecurityHeaders
 
@@ -147,7 +147,7 @@ class _Server:
         if not seed.strip() and not number.strip():
             return sheet
         if sheet.problem.randomisation is None:
-            raise _PageError(400, "This sheet has no exam variants.", variant_error="This sheet has no exam variants.")
+            raise _PageError(400, "This sheet has no exam variants.", form_error="This sheet has no exam variants.")
         try:
             key = parse_variant(seed, number)
         except ValueError as err:
@@ -167,15 +167,14 @@ class _Server:
             fields, sheet = await self.read_form(request, base)
             submission = read_answers(fields, sheet)
             revealed = parse_revealed(_one(fields, "revealed") + " " + _one(fields, "reveal"), sheet)
-            checked = bool(_one(fields, "checked")) or not _one(fields, "reveal")
         except _PageError as err:
             return self.page(err.sheet or base, err.status, **err.context)
         except FormError as err:
             return self.page(base, 400, form_error=str(err))
         if submission.errors:
-            return self.page(sheet, 422, submission=submission, revealed=revealed, checked=checked)
-        marking = await run_in_threadpool(mark, sheet.verified, submission.answers) if checked else None
-        return self.page(sheet, submission=submission, revealed=revealed, checked=checked, marking=marking)
+            return self.page(sheet, 422, submission=submission, revealed=revealed)
+        marking = await run_in_threadpool(mark, sheet.verified, submission.answers)  # derive check's marking
+        return self.page(sheet, submission=submission, revealed=revealed, marking=marking)
 
     async def read_form(self, request: Request, base: Sheet) -> tuple[list[tuple[str, str]], Sheet]:
         """The fields of a urlencoded POST and the sheet (or exam variant) they answer."""
@@ -183,11 +182,11 @@ class _Server:
         body = await request.body()
         try:
             fields = parse_qsl(body.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict",
-                               max_num_fields=len(base.boxes) + 2 * len(("seed", "variant", "reveal", "revealed", "checked")))
+                               max_num_fields=len(base.boxes) + len(CONTROL_FIELDS))
         except (UnicodeDecodeError, ValueError):
             raise FormError(f"the form holds more fields than this sheet asks for ({len(base.boxes)}) "
                             "or is not valid form data") from None
-        for name in ("seed", "variant", "reveal", "revealed", "checked"):
+        for name in CONTROL_FIELDS:
             if sum(key == name for key, _ in fields) > 1:
                 raise FormError(f"the field {name} is given twice")
         sheet = await self.pick_variant(base, _one(fields, "seed"), _one(fields, "variant"))
@@ -237,7 +236,7 @@ class _Server:
         marks = {} if marking is None else {m.label: m for m in marking.marks}
         score = "" if marking is None else score_line(marking) + _revealed_note(revealed)
         seed, number = ("", "") if sheet.variant is None else map(str, sheet.variant)
-        defaults = dict(form_error="", variant_error="", upload_error="", uploaded="", checked=False,
+        defaults = dict(form_error="", variant_error="", upload_error="", uploaded="",
                         seed=seed, number=number)
         return html("sheet.html", status, **{**defaults, **context}, sheet=sheet, marks=marks, score=score,
                     typed={} if submission is None else submission.typed,

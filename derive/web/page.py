@@ -27,8 +27,8 @@ from ..verify import VerifiedSolution, require_verified
 from ..worked import Quantity, Step
 from .drawing import network_svg
 
-#: Form fields that are not answers: the exam variant, the worked lines revealed, whether checked.
-CONTROL_FIELDS = ("seed", "variant", "reveal", "revealed", "checked")
+#: Form fields that are not answers: the exam variant and the worked lines revealed.
+CONTROL_FIELDS = ("seed", "variant", "reveal", "revealed")
 MAX_SEED = 2**32 - 1
 MAX_VARIANT = 10_000
 MAX_TYPED = 40  # characters in one box: more is not a number a student typed
@@ -245,10 +245,11 @@ def answers_yaml(problem: Problem, answers: StudentAnswers) -> str:
     given = {item.label: values[item.name] for item in asked_quantities(problem) if item.name in values}
     lines = []
     for line in answers_template(problem).splitlines():
-        label = line.split(": null", 1)[0]
-        if label in given and line.startswith(f"{label}: null"):
-            line = line.replace(": null", f": {_yaml_float(given[label])}", 1)
-        lines.append(line)
+        label, _, rest = line.partition(": null")
+        if label in given and rest[:1] in ("", " "):
+            comment = rest.lstrip()  # "# what it is", kept in the template's column
+            line = f"{label}: {_yaml_float(given[label])}".ljust(24) + comment
+        lines.append(line.rstrip())
     return "\n".join(lines) + "\n"
 
 
