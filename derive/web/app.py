@@ -11,6 +11,7 @@ Security Policy that allows no inline script, no framing, no MIME sniffing).
 from __future__ import annotations
 
 import functools
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from ..errors import DeriveError
 from ..loader import load_problem
 from ..marking import Marking, mark
 from ..pipeline import solve
+from ..quantities import StudentAnswers
 from ..randomise import make_variant
 from .page import (CONTROL_FIELDS, FormError, Sheet, Submission, answers_yaml, build_sheet, parse_revealed, parse_variant,
                    read_answers)
@@ -42,6 +44,7 @@ from .security import BodyLimit, SecurityHeaders
 HERE = Path(__file__).resolve().parent
 MAX_BODY = 64 * 1024  # bytes in a request body: a full sheet's form or answers file is a few KiB
 VARIANTS_KEPT = 128  # solved exam variants kept in memory (each is solved on its first request)
+MARKINGS_KEPT = 1024  # recent markings kept: revealing a worked line re-marks the same answers
 FORM_TYPE, UPLOAD_TYPE = "application/x-www-form-urlencoded", "multipart/form-data"
 
 
@@ -97,6 +100,14 @@ def html(template: str, status_code: int = 200, **context) -> HTMLResponse:
     return HTMLResponse(templates().get_template(template).render(**context), status_code=status_code)
 
 
+PATH_VARIABLE = "DERIVE_SERVE_PATH"  # what `derive serve --workers N` passes to its worker processes
+
+
+def app_from_environment() -> Starlette:
+    """The app of one worker process of ``derive serve --workers N`` (the path in the environment)."""
+    return create_app(load_catalogue(Path(os.environ[PATH_VARIABLE])))
+
+
 def create_app(catalogue: Catalogue) -> Starlette:
     """The ASGI app serving ``catalogue`` (wrapped in the body limit and security headers)."""
     server = _Server(catalogue)
@@ -128,6 +139,12 @@ class _Server:
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
         self.variant = functools.lru_cache(maxsize=VARIANTS_KEPT)(self._solve_variant)
+        self.marking = functools.lru_cache(maxsize=MARKINGS_KEPT)(self._mark)
+
+    def _mark(self, sheet_id: str, variant: tuple[int, int] | None, answers: StudentAnswers) -> Marking:
+        """derive check's marking of ``answers`` on a sheet (or one of its exam variants)."""
+        sheet = self.catalogue.sheets[sheet_id] if variant is None else self.variant(sheet_id, *variant)
+        return mark(sheet.verified, answers)
 
     def _solve_variant(self, sheet_id: str, seed: int, number: int) -> Sheet:
         base = self.catalogue.sheets[sheet_id].problem
@@ -173,7 +190,7 @@ class _Server:
             return self.page(base, 400, form_error=str(err))
         if submission.errors:
             return self.page(sheet, 422, submission=submission, revealed=revealed)
-        marking = await run_in_threadpool(mark, sheet.verified, submission.answers)  # derive check's marking
+        marking = await run_in_threadpool(self.marking, sheet.id, sheet.variant, submission.answers)
         return self.page(sheet, submission=submission, revealed=revealed, marking=marking)
 
     async def read_form(self, request: Request, base: Sheet) -> tuple[list[tuple[str, str]], Sheet]:

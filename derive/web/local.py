@@ -45,12 +45,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(path: str | Path, port: int | None = None, timeout: float = 180.0) -> Iterator[str]:
+def running_server(path: str | Path, port: int | None = None, timeout: float = 300.0, workers: int = 1) -> Iterator[str]:
     """``derive serve PATH`` on 127.0.0.1 in a child process; yields its base URL once it answers."""
     port = port or free_port()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPOSITORY), os.environ.get("PYTHONPATH", "")]))
     log = tempfile.TemporaryFile("w+")  # not a pipe: a long run must never block on a full one
-    process = subprocess.Popen([sys.executable, "-m", "derive", "serve", str(path), "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "derive", "serve", str(path), "--port", str(port),
+                                "--workers", str(workers)],
                                env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
