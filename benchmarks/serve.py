@@ -13,7 +13,7 @@ after --time-limit seconds whatever is left.
 
 Prints requests, failures, requests per second and the p50/p95/p99/max latency.
 
-Run from the repository root:  python benchmarks/serve.py [--students 200] [--checks 10] [--think 5]
+Run from the repository root:  python benchmarks/serve.py [--students 200] [--checks 10] [--think 10] [--workers 2]
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def main() -> None:
     parser.add_argument("problem", nargs="?", type=Path, default=PROBLEM)
     parser.add_argument("--students", type=int, default=200)
     parser.add_argument("--checks", type=int, default=10)
-    parser.add_argument("--think", type=float, default=5.0, help="mean seconds between a student's checks")
+    parser.add_argument("--think", type=float, default=10.0, help="mean seconds between a student's checks")
     parser.add_argument("--time-limit", type=float, default=300.0, help="stop after this many seconds")
     parser.add_argument("--workers", type=int, default=1, help="derive serve --workers (server processes)")
     args = parser.parse_args()
