@@ -179,19 +179,22 @@ class _Server:
         try:
             if request.method == "GET":
                 query = request.query_params
-                sheet = await self.pick_variant(base, query.get("seed", ""), query.get("variant", ""))
-                return self.page(sheet)
+                return self.page(await self.pick_variant(base, query.get("seed", ""), query.get("variant", "")))
             fields, sheet = await self.read_form(request, base)
             submission = read_answers(fields, sheet)
             revealed = parse_revealed(_one(fields, "revealed") + " " + _one(fields, "reveal"), sheet)
-        except _PageError as err:
-            return self.page(err.sheet or base, err.status, **err.context)
-        except FormError as err:
-            return self.page(base, 400, form_error=str(err))
+        except (_PageError, FormError) as err:
+            return self.refused(base, err)
         if submission.errors:
             return self.page(sheet, 422, submission=submission, revealed=revealed)
         marking = await run_in_threadpool(self.marking, sheet.id, sheet.variant, submission.answers)
         return self.page(sheet, submission=submission, revealed=revealed, marking=marking)
+
+    def refused(self, base: Sheet, err: _PageError | FormError) -> Response:
+        """The sheet page with the message of a request it cannot answer."""
+        if isinstance(err, FormError):
+            return self.page(base, 400, form_error=str(err))
+        return self.page(base, err.status, **err.context)
 
     async def read_form(self, request: Request, base: Sheet) -> tuple[list[tuple[str, str]], Sheet]:
         """The fields of a urlencoded POST and the sheet (or exam variant) they answer."""
@@ -200,9 +203,10 @@ class _Server:
         try:
             fields = parse_qsl(body.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict",
                                max_num_fields=len(base.boxes) + len(CONTROL_FIELDS))
-        except (UnicodeDecodeError, ValueError):
-            raise FormError(f"the form holds more fields than this sheet asks for ({len(base.boxes)}) "
-                            "or is not valid form data") from None
+        except UnicodeDecodeError:
+            raise FormError("this is not valid form data (not URL-encoded UTF-8)") from None
+        except ValueError:
+            raise FormError(f"the form holds more fields than this sheet asks for ({len(base.boxes)})") from None
         for name in CONTROL_FIELDS:
             if sum(key == name for key, _ in fields) > 1:
                 raise FormError(f"the field {name} is given twice")
@@ -214,10 +218,8 @@ class _Server:
         try:
             fields, sheet = await self.read_form(request, base)
             submission = read_answers(fields, sheet, "answers file")
-        except _PageError as err:
-            return self.page(err.sheet or base, err.status, **err.context)
-        except FormError as err:
-            return self.page(base, 400, form_error=str(err))
+        except (_PageError, FormError) as err:
+            return self.refused(base, err)
         if submission.errors:
             return self.page(sheet, 422, submission=submission)
         name = sheet.id + ("" if sheet.variant is None else "-seed-{}-variant-{}".format(*sheet.variant))
@@ -231,7 +233,7 @@ class _Server:
         try:
             sheet = await self.pick_variant(base, _text(form.get("seed")), _text(form.get("variant")))
         except _PageError as err:
-            return self.page(err.sheet or base, err.status, **err.context)
+            return self.refused(base, err)
         file = form.get("answers")
         if not isinstance(file, UploadFile) or not file.filename:
             return self.page(sheet, 400, upload_error="Choose an answers file to upload.")
@@ -264,9 +266,9 @@ class _Server:
 class _PageError(Exception):
     """A request the sheet page answers with a message (and a 4xx status)."""
 
-    def __init__(self, status: int, message: str, sheet: Sheet | None = None, **context) -> None:
+    def __init__(self, status: int, message: str, **context) -> None:
         super().__init__(message)
-        self.status, self.sheet, self.context = status, sheet, context
+        self.status, self.context = status, context
 
 
 def _one(fields: list[tuple[str, str]], name: str) -> str:
