@@ -22,6 +22,7 @@ from ..notation import NIELSEN
 from ..printing import number, pmatrix
 from ..quantities import AskedQuantity, QuantityName, StudentAnswers, answers_template, asked_quantities, first_batch
 from ..registry import ACTIVATIONS, LOSSES
+from ..sheet import parameter_matrices
 from ..spec import SECTION_TITLES, Problem
 from ..verify import VerifiedSolution, require_verified
 from ..worked import Quantity, Step
@@ -161,10 +162,7 @@ def _facts(problem: Problem) -> tuple[tuple[str, str], ...]:
 def _givens(problem: Problem) -> tuple[tuple[str, str], ...]:
     d = problem.answers.decimals
     shown = []
-    for l, (W, b) in enumerate(zip(problem.weights, problem.biases), start=1):
-        tex = rf"W^{{({l})}} = {pmatrix(W, d)}"
-        if problem.network.bias:
-            tex += rf",\quad b^{{({l})}} = {pmatrix([[v] for v in b], d)}"
+    for l, tex in enumerate(parameter_matrices(problem), start=1):
         shown.append((f"Layer {l}", mathml(tex)))
     for i, (x, y) in enumerate(zip(problem.inputs, problem.targets), start=1):
         mark = f"^{{[{i}]}}" if problem.examples > 1 else ""
