@@ -295,3 +295,27 @@ def test_a_bad_answers_file_is_named_with_its_problem(client, content, message):
 def test_an_upload_without_a_file_is_refused(client):
     page = client.post(SHEET + "/upload", files={"other": ("x.yaml", b"z1_1: 1", "text/yaml")})
     assert page.status_code == 400 and "Choose an answers file" in page.text
+
+
+# ---- the command
+
+
+def test_serve_binds_to_loopback_unless_told(folder, monkeypatch):
+    import uvicorn
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(options))
+    assert CliRunner().invoke(main, ["serve", str(folder / "sgd-sigmoid-hidden.yaml")]).exit_code == 0
+    assert CliRunner().invoke(main, ["serve", str(folder / "sgd-sigmoid-hidden.yaml"), "--host", "0.0.0.0",
+                                     "--port", "8123"]).exit_code == 0
+    assert calls[0]["host"] == "127.0.0.1" and calls[0]["port"] == 8000
+    assert calls[1]["host"] == "0.0.0.0" and calls[1]["port"] == 8123
+
+
+def test_serve_with_nothing_to_serve_is_one_line_and_exit_2(tmp_path):
+    missing = CliRunner().invoke(main, ["serve", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "no such file or folder" in missing.output
+    (tmp_path / "broken.yaml").write_text("title: x\n", encoding="utf-8")
+    broken = CliRunner().invoke(main, ["serve", str(tmp_path)])
+    assert broken.exit_code == 2 and "no problem file could be served" in broken.output
+    assert "Traceback" not in broken.output
