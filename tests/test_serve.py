@@ -82,12 +82,17 @@ def test_a_title_with_a_script_tag_shows_literally(client):
 @pytest.mark.parametrize("path", [
     "/sheet/secret", "/sheet/private", "/sheet/broken", "/sheet/..%2Fprivate%2Fsecret",
     "/sheet/%2e%2e/%2e%2e/etc/passwd", "/sheet/sgd-sigmoid-hidden.yaml", "/static/../app.py",
-    "/static/%2e%2e/page.py", "/nowhere",
+    "/static/%2e%2e/page.py", "/static/app.py", "/static/%2e%2e%2fapp.py", "/static/", "/nowhere",
 ])
 def test_paths_outside_the_start_listing_are_not_found(client, path):
     page = client.get(path)
     assert page.status_code == 404
     assert "def " not in page.text and "import" not in page.text
+
+
+def test_the_pages_own_files_are_served(client):
+    assert client.get("/static/style.css").headers["content-type"].startswith("text/css")
+    assert client.get("/static/sheet.js").headers["content-type"].startswith("text/javascript")
 
 
 def test_an_unknown_sheet_says_so(client):

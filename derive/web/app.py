@@ -26,8 +26,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import Route
 
 from ..answers_loader import parse_answers
 from ..check_report import score_line
@@ -46,6 +45,8 @@ MAX_BODY = 64 * 1024  # bytes in a request body: a full sheet's form or answers 
 VARIANTS_KEPT = 128  # solved exam variants kept in memory (each is solved on its first request)
 MARKINGS_KEPT = 1024  # recent markings kept: revealing a worked line re-marks the same answers
 FORM_TYPE, UPLOAD_TYPE = "application/x-www-form-urlencoded", "multipart/form-data"
+#: The page's own files, read once at start: a request's path never reaches the file system.
+STATIC_TYPES = {"style.css": "text/css; charset=utf-8", "sheet.js": "text/javascript; charset=utf-8"}
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def create_app(catalogue: Catalogue) -> Starlette:
         Route("/sheet/{sheet_id}", server.sheet, methods=["GET", "POST"]),
         Route("/sheet/{sheet_id}/answers.yaml", server.download, methods=["POST"]),
         Route("/sheet/{sheet_id}/upload", server.upload, methods=["POST"]),
-        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+        Route("/static/{name}", server.static, methods=["GET"]),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _error_page, Exception: _internal_error})
     app.add_middleware(BodyLimit, limit=MAX_BODY)
@@ -140,6 +141,7 @@ class _Server:
         self.catalogue = catalogue
         self.variant = functools.lru_cache(maxsize=VARIANTS_KEPT)(self._solve_variant)
         self.marking = functools.lru_cache(maxsize=MARKINGS_KEPT)(self._mark)
+        self.assets = {name: (HERE / "static" / name).read_bytes() for name in STATIC_TYPES}
 
     def _mark(self, sheet_id: str, variant: tuple[int, int] | None, answers: StudentAnswers) -> Marking:
         """derive check's marking of ``answers`` on a sheet (or one of its exam variants)."""
@@ -149,6 +151,12 @@ class _Server:
     def _solve_variant(self, sheet_id: str, seed: int, number: int) -> Sheet:
         base = self.catalogue.sheets[sheet_id].problem
         return build_sheet(sheet_id, solve(make_variant(base, seed, number)), variant=(seed, number))
+
+    async def static(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in self.assets:
+            raise HTTPException(404, "There is no such file here.")
+        return Response(self.assets[name], media_type=STATIC_TYPES[name], headers={"Cache-Control": "max-age=3600"})
 
     async def index(self, request: Request) -> Response:
         return html("index.html", catalogue=self.catalogue)
