@@ -18,8 +18,12 @@ from starlette.testclient import TestClient
 from planted_student import PLANTED, RIGHT, planted_answers
 
 from derive.cli import main
+from derive.loader import load_problem
+from derive.marking import expected_values
+from derive.pipeline import solve
+from derive.quantities import asked_quantities
 from derive.web.app import MAX_BODY, create_app, load_catalogue
-from derive.web.page import MAX_SEED, MAX_VARIANT, parse_number
+from derive.web.page import MAX_SEED, MAX_VARIANT, parse_number, worked_line
 
 PROBLEMS = Path(__file__).resolve().parents[1] / "problems"
 SHEET = "/sheet/sgd-sigmoid-hidden"
@@ -324,3 +328,15 @@ def test_serve_with_nothing_to_serve_is_one_line_and_exit_2(tmp_path):
     broken = CliRunner().invoke(main, ["serve", str(tmp_path)])
     assert broken.exit_code == 2 and "no problem file could be served" in broken.output
     assert "Traceback" not in broken.output
+
+
+# ---- the page model
+
+
+@pytest.mark.parametrize("name", ["relu-2-3-3-1-batch", "softmax-3class", "ng-4layer-regularised", "bce-relu-epochs"])
+def test_every_box_has_the_worked_line_of_its_own_quantity(name):
+    verified = solve(load_problem(PROBLEMS / f"{name}.yaml"))
+    expected, step = expected_values(verified), verified.solution.steps[0]
+    for item in asked_quantities(verified.problem):
+        line = worked_line(step, item.name, verified.problem)
+        assert line is not None and line.value == pytest.approx(expected[item.name], rel=1e-12, abs=1e-15), item.label
