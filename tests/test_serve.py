@@ -43,6 +43,7 @@ def folder(tmp_path_factory) -> Path:
     (root / "notes.txt").write_text("title: not a problem\n", encoding="utf-8")
     (root / "private").mkdir()
     shutil.copy(PROBLEMS / "sgd-relu-hidden.yaml", root / "private" / "secret.yaml")
+    (root / "linked.yaml").symlink_to(root / "private" / "secret.yaml")  # leads out of the folder
     return root
 
 
@@ -75,6 +76,7 @@ def test_the_start_page_lists_the_folders_sheets_and_the_failures(client):
     assert "half_mse" in page.text
     assert "broken.yaml" in page.text and "network" in page.text  # listed with its error
     assert "secret" not in page.text and "notes" not in page.text  # neither a subfolder nor another extension
+    assert "linked" not in page.text and "ReLU hidden" not in page.text  # nor a link out of the folder
 
 
 def test_a_title_with_a_script_tag_shows_literally(client):
@@ -84,7 +86,7 @@ def test_a_title_with_a_script_tag_shows_literally(client):
 
 
 @pytest.mark.parametrize("path", [
-    "/sheet/secret", "/sheet/private", "/sheet/broken", "/sheet/..%2Fprivate%2Fsecret",
+    "/sheet/secret", "/sheet/private", "/sheet/broken", "/sheet/linked", "/sheet/..%2Fprivate%2Fsecret",
     "/sheet/%2e%2e/%2e%2e/etc/passwd", "/sheet/sgd-sigmoid-hidden.yaml", "/static/../app.py",
     "/static/%2e%2e/page.py", "/static/app.py", "/static/%2e%2e%2fapp.py", "/static/", "/nowhere",
 ])

@@ -59,9 +59,12 @@ class Catalogue:
 
 
 def problem_files(path: Path) -> list[Path]:
-    """The problem files of a folder (``*.yaml``, ``*.yml``; not its subfolders), or the one file."""
+    """The problem files of a folder (``*.yaml``, ``*.yml``; not its subfolders, nor links that
+    lead out of it), or the one file."""
     if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        inside = path.resolve()
+        return sorted(p for p in path.iterdir()
+                      if p.suffix in (".yaml", ".yml") and p.is_file() and p.resolve().parent == inside)
     if path.is_file():
         return [path]
     raise DeriveError(f"{path}: no such file or folder")
