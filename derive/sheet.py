@@ -176,7 +176,7 @@ def _common(verified: VerifiedSolution) -> dict:
         "loss_latex": loss.latex,
         "activations": [(l, _activation_formula(a, l), ACTIVATIONS[a].description) for l, a in enumerate(net.activations, 1)],
         "data": data_table(problem),
-        "parameters": _parameter_matrices(problem),
+        "parameters": parameter_matrices(problem),
         "settings": _settings(problem),
         "decimals": problem.answers.decimals,
     }
@@ -226,7 +226,7 @@ def _network_drawing(problem) -> dict:
     return {"layers": layers, "edges": edges}
 
 
-def _parameter_matrices(problem) -> list[str]:
+def parameter_matrices(problem) -> list[str]:
     """W^(l) and b^(l) as matrices, so no number depends on reading the drawing's labels."""
     d = problem.answers.decimals
     shown = []
