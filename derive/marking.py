@@ -19,7 +19,6 @@ what is right.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +26,7 @@ import numpy as np
 from .mistakes import mistake_variants
 from .quantities import AskedQuantity, QuantityName, StudentAnswers, asked_quantities, parents
 from .recompute import HONEST, recompute
+from .rounding import matches, tolerance  # noqa: F401 (tolerance: part of marking's API)
 from .spec import Answers, Problem
 from .verify import VerifiedSolution, require_verified
 
@@ -71,32 +71,6 @@ class Marking:
 
     def count(self, status: str) -> int:
         return sum(m.status == status for m in self.marks)
-
-
-def tolerance(answers: Answers, expected: float) -> float:
-    """How far an answer may be from ``expected`` and still be right, by the sheet's rule."""
-    slack = 1 + 1e-9  # a value rounded exactly half-way is right either way
-    if answers.relative_tolerance is not None:
-        return answers.relative_tolerance * abs(expected) * slack + 1e-12
-    if answers.significant_figures is not None:
-        if abs(expected) < 1e-12:
-            return 1e-9
-        last_figure = math.floor(math.log10(abs(expected))) - answers.significant_figures + 1
-        return 0.5 * 10.0**last_figure * slack + 1e-12
-    return 0.5 * 10.0 ** (-answers.decimals) * slack + 1e-12
-
-
-def matches(answers: Answers, value: float, target: float) -> bool:
-    """Whether ``value`` is right for ``target`` under the sheet's rule (NaN never matches)."""
-    return math.isfinite(target) and abs(value - target) <= tolerance(answers, target)
-
-
-def rule_description(answers: Answers) -> str:
-    if answers.significant_figures is not None:
-        return f"{answers.significant_figures} significant figures"
-    if answers.relative_tolerance is not None:
-        return f"relative tolerance {answers.relative_tolerance:g}"
-    return f"{answers.decimals} decimals"
 
 
 def expected_values(verified: VerifiedSolution) -> dict[QuantityName, float]:

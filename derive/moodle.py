@@ -19,10 +19,10 @@ import numpy as np
 
 from .printing import number, pmatrix
 from .registry import ACTIVATIONS, LOSSES
+from .rounding import moodle_tolerance, phrase, shown
 from .spec import SECTION_TITLES
 from .verify import VerifiedSolution, require_verified
 
-HAIR_DIGITS = 6  # the tolerance gets 10^-(d + 6) extra, for float error in value and answer
 _CLOZE_SPECIAL = "\\}#~/\"{"
 
 
@@ -33,12 +33,6 @@ class Field:
     group: str
     label: str
     value: float
-
-
-def tolerance(decimals: int) -> str:
-    """How far a correctly rounded answer can be from the exact value: 0.5 * 10^-d, plus a hair
-    (e.g. 0.0000500001 for 4 decimals), as written in the cloze field."""
-    return f"{0.5 * 10.0 ** -decimals + 10.0 ** -(decimals + HAIR_DIGITS):.{decimals + HAIR_DIGITS}f}"
 
 
 def cloze_fields(verified: VerifiedSolution) -> list[Field]:
@@ -163,7 +157,6 @@ def question_html(verified: VerifiedSolution) -> str:
     problem = verified.problem
     net = problem.network
     d = problem.answers.decimals
-    tol = tolerance(d)
     parts = [f"<p>{html.escape(problem.instructions)}</p>" if problem.instructions else ""]
     layers = ", ".join(f"layer {l}: {html.escape(ACTIVATIONS[a].description)}" for l, a in enumerate(net.activations, 1))
     parts.append(f"<p>Network {'-'.join(map(str, net.layers))} ({layers}); loss per example "
@@ -177,13 +170,13 @@ def question_html(verified: VerifiedSolution) -> str:
     parts.append(rf"<p>Learning rate \(\eta = {number(training.learning_rate, d, False)}\)"
                  + (rf", L2 penalty \(\lambda = {number(training.l2, d, False)}\)" if training.l2 else "")
                  + ("; one full-batch step" if training.batch_size is None else f"; batches of {training.batch_size}")
-                 + f". Give every answer to {d} decimals (the first step only).</p>")
+                 + f". Give every answer {html.escape(phrase(problem.answers))} (the first step only).</p>")
     groups: dict[str, list[str]] = {}
     for field in cloze_fields(verified):
         value = np.format_float_positional(field.value, trim="-")
-        feedback = _cloze_escape(f"answer {number(field.value, d, False)}")
+        feedback = _cloze_escape(f"answer {shown(problem.answers, field.value)}")
         groups.setdefault(field.group, []).append(
-            rf"<tr><td>\({field.label}\)</td><td>{{1:NUMERICAL:={value}:{tol}#{feedback}}}</td></tr>")
+            rf"<tr><td>\({field.label}\)</td><td>{{1:NUMERICAL:={value}:{moodle_tolerance(problem.answers, field.value)}#{feedback}}}</td></tr>")
     for group, rows in groups.items():
         parts.append(f"<h5>{SECTION_TITLES[group]}</h5>\n<table>" + "".join(rows) + "</table>")
     return "\n".join(p for p in parts if p)

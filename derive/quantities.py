@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .registry import ACTIVATIONS
+from .rounding import phrase
 from .spec import SECTION_TITLES, Problem
 
 
@@ -206,13 +207,7 @@ _SECTIONS = (
 def answers_template(problem: Problem) -> str:
     """A blank answers file (YAML) listing every asked quantity with a null value."""
     asked = asked_quantities(problem)
-    rule = problem.answers
-    if rule.significant_figures is not None:
-        rounding = f"to {rule.significant_figures} significant figures"
-    elif rule.relative_tolerance is not None:
-        rounding = f"within a relative {rule.relative_tolerance:g} of the exact value"
-    else:
-        rounding = f"rounded to {rule.decimals} decimals"
+    rounding = "rounded " + phrase(problem.answers)
     batch = first_batch(problem)
     lines = [
         f"# Answers for: {' '.join(problem.title.split())}",  # one comment line, whatever the title holds

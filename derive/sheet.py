@@ -20,6 +20,7 @@ from .answer_key import epoch_losses
 from .formulas import formulas
 from .printing import latex, number, pmatrix
 from .registry import ACTIVATIONS, LOSSES
+from .rounding import phrase
 from .spec import SECTION_TITLES
 from .verify import VerifiedSolution, require_verified
 from .worked import SECTION_KINDS
@@ -271,7 +272,7 @@ def _settings(problem) -> list[tuple[str, str]]:
         rows.append(("L2 regularisation", rf"$\lambda = {number(training.l2, d, False)}$ (weights only)"))
     if not problem.network.bias:
         rows.append(("biases", "none (fixed at 0)"))
-    rows.append(("rounding", f"give answers to {d} decimals; keep full precision in between"))
+    rows.append(("rounding", f"give answers {escape(phrase(problem.answers))}; keep full precision in between"))
     return rows
 
 

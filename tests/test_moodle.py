@@ -15,7 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from derive.cli import main
-from derive.moodle import tolerance
+from derive.rounding import moodle_tolerance
+from derive.spec import Answers
 
 PROBLEMS = Path(__file__).resolve().parents[1] / "problems"
 FIELD = re.compile(r"\{1:NUMERICAL:=([^:}]+):([^#}]+)#([^}]*)\}")
@@ -85,7 +86,7 @@ def test_every_field_accepts_the_verified_answer(built):
         assert len(fields) == len(want)
         for (value, tol, feedback), answer in zip(fields, want):
             assert float(value) == answer  # written exactly (shortest round-trip decimal)
-            assert tol == tolerance(4) == "0.0000500001"
+            assert tol == moodle_tolerance(Answers(decimals=4), answer) == "0.0000500001"
             assert abs(round(answer, 4) - answer) <= float(tol)  # a correctly rounded answer is accepted
             shown = round(answer, 4)
             further = shown + (1e-4 if shown >= answer else -1e-4)
@@ -108,8 +109,12 @@ def test_field_count(built):
     assert len(FIELD.findall(text)) == COUNTS[layers]
 
 
-def test_tolerance_follows_the_decimals():
-    assert tolerance(2) == "0.00500001" and tolerance(0) == "0.500001"
+def test_tolerance_follows_the_rule():
+    assert moodle_tolerance(Answers(decimals=2), 3.0) == "0.00500001"
+    assert moodle_tolerance(Answers(decimals=0), 3.0) == "0.500001"
+    assert moodle_tolerance(Answers(significant_figures=3), 123.4) == "0.500001"
+    assert moodle_tolerance(Answers(significant_figures=3), -0.012345) == "0.0000500001"
+    assert moodle_tolerance(Answers(relative_tolerance=0.01), -2.0) == "0.020000040"[:-1]
 
 
 def test_check_quiz_rejects_what_moodle_would_not_import(built):
