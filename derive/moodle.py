@@ -20,7 +20,7 @@ import numpy as np
 from .printing import number, pmatrix
 from .registry import ACTIVATIONS, LOSSES
 from .rounding import moodle_tolerance, phrase, shown
-from .spec import SECTION_TITLES
+from .sections import TITLES, asked_sections
 from .verify import VerifiedSolution, require_verified
 
 _CLOZE_SPECIAL = "\\}#~/\"{"
@@ -42,7 +42,7 @@ def cloze_fields(verified: VerifiedSolution) -> list[Field]:
     verified = require_verified(verified)
     problem = verified.problem
     step = verified.solution.steps[0]
-    asked = set(problem.answers.asked) if problem.training.steps > 0 else set(problem.answers.asked) & {"forward", "loss"}
+    asked = asked_sections(problem.answers.asked, problem.training.steps)
     bias = problem.network.bias
     several = len(step.batch) > 1
     ex = lambda r: rf"\ \text{{(example {step.batch[r] + 1})}}" if several else ""  # noqa: E731
@@ -178,7 +178,7 @@ def question_html(verified: VerifiedSolution) -> str:
         groups.setdefault(field.group, []).append(
             rf"<tr><td>\({field.label}\)</td><td>{{1:NUMERICAL:={value}:{moodle_tolerance(problem.answers, field.value)}#{feedback}}}</td></tr>")
     for group, rows in groups.items():
-        parts.append(f"<h5>{SECTION_TITLES[group]}</h5>\n<table>" + "".join(rows) + "</table>")
+        parts.append(f"<h5>{TITLES[group]}</h5>\n<table>" + "".join(rows) + "</table>")
     return "\n".join(p for p in parts if p)
 
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from .registry import ACTIVATIONS
 from .rounding import phrase
-from .spec import SECTION_TITLES, Problem
+from .sections import QUANTITY_SECTIONS, TITLES, asked_sections
+from .spec import Problem
 
 
 @dataclass(frozen=True, order=True)
@@ -66,23 +67,19 @@ QUANTITY_KINDS_HELP = (
 
 def asked_quantities(problem: Problem) -> tuple[AskedQuantity, ...]:
     """Every asked quantity of the first step, in the order a student computes them."""
-    return _quantities(problem, set(problem.answers.asked))
+    return _quantities(problem, problem.answers.asked)
 
 
 def all_quantities(problem: Problem) -> tuple[AskedQuantity, ...]:
     """Every quantity a sheet for this problem could ask (asked or not)."""
-    return _quantities(problem, {section for section, _ in _SECTIONS})
+    return _quantities(problem, QUANTITY_SECTIONS)
 
 
-def _quantities(problem: Problem, asked: set[str]) -> tuple[AskedQuantity, ...]:
-    if problem.training.steps == 0:
-        asked &= {"forward", "loss"}
-    batch = first_batch(problem)
-    naming = _Naming(problem, batch)
+def _quantities(problem: Problem, asked) -> tuple[AskedQuantity, ...]:
+    naming = _Naming(problem, first_batch(problem))
     out: list[AskedQuantity] = []
-    for section, make in _SECTIONS:
-        if section in asked:
-            out += make(naming)
+    for section in asked_sections(asked, problem.training.steps):
+        out += _BUILDERS[section](naming)
     return tuple(out)
 
 
@@ -193,15 +190,16 @@ def _loss_after(n: _Naming) -> list[AskedQuantity]:
     return [n.item("loss_after", "L_after", 0, (), None, label, [other], meaning)]
 
 
-_SECTIONS = (
-    ("forward", _forward),
-    ("loss", _loss),
-    ("output_delta", _output_delta),
-    ("hidden_delta", _hidden_delta),
-    ("gradients", _gradients),
-    ("updates", _updates),
-    ("loss_after", _loss_after),
-)
+#: How each section's quantities are listed (the order of sections is sections.SECTIONS').
+_BUILDERS = {
+    "forward": _forward,
+    "loss": _loss,
+    "output_delta": _output_delta,
+    "hidden_delta": _hidden_delta,
+    "gradients": _gradients,
+    "updates": _updates,
+    "loss_after": _loss_after,
+}
 
 
 def answers_template(problem: Problem) -> str:
@@ -230,7 +228,7 @@ def answers_template(problem: Problem) -> str:
     for item in asked:
         if item.section != section:
             section = item.section
-            lines += ["", f"# {SECTION_TITLES[section]}"]
+            lines += ["", f"# {TITLES[section]}"]
         lines.append(f"{item.label}: null".ljust(24) + f"# {item.meaning}")
     return "\n".join(lines) + "\n"
 
