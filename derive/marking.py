@@ -19,14 +19,14 @@ what is right.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-import numpy as np
 
 from .mistakes import mistake_variants
-from .quantities import AskedQuantity, QuantityName, StudentAnswers, asked_quantities, parents
+from .quantities import AskedQuantity, QuantityName, StudentAnswers, asked_quantities, expected_values, parents
 from .recompute import HONEST, recompute
-from .rounding import matches, tolerance  # noqa: F401 (tolerance: part of marking's API)
+from .rounding import matches, round_value, tolerance  # noqa: F401 (tolerance: part of marking's API)
 from .spec import Answers, Problem
 from .verify import VerifiedSolution, require_verified
 
@@ -73,34 +73,33 @@ class Marking:
         return sum(m.status == status for m in self.marks)
 
 
-def expected_values(verified: VerifiedSolution) -> dict[QuantityName, float]:
-    """The verified values of the first step, by quantity name."""
-    step = require_verified(verified).solution.steps[0]
-    values: dict[QuantityName, float] = {}
-    for layer in step.layers:
-        arrays = {"z": layer.z, "a": layer.a, "delta": layer.delta}
-        for kind, array in arrays.items():
-            if array is not None:
-                for (row, j), value in _entries(array):
-                    values[QuantityName(kind, layer.layer, (j,), row)] = value
-        for kind, array in (("dW", layer.grad_W), ("W", layer.W)):
-            if layer.delta is not None:
-                for index, value in _entries(array):
-                    values[QuantityName(kind, layer.layer, index)] = value
-        for kind, array in (("db", layer.grad_b), ("b", layer.b)):
-            if layer.delta is not None:
-                for (j,), value in _entries(array):
-                    values[QuantityName(kind, layer.layer, (j,))] = value
-    per_example = [q.value for q in step.worked if q.kind == "loss_example"]
-    values.update({QuantityName("L", 0, (), row): value for row, value in enumerate(per_example)})
-    values[QuantityName("J")] = step.loss
-    if step.loss_after is not None:
-        values[QuantityName("L_after")] = step.loss_after
-    return values
+def accepted_values(verified: VerifiedSolution) -> dict[QuantityName, tuple[float, ...]]:
+    """For each asked quantity, the values ``derive check`` accepts it around (each with the rule's
+    tolerance) from a student who writes every answer rounded as the sheet asks and carries the
+    rounded values forward: the exact value first, then what follows from such a student's own
+    rounded earlier answers (f' from z or from a; unwritten values exact or rounded). An exam
+    that cannot see a student's earlier answers (Moodle) accepts exactly these."""
+    problem = require_verified(verified).problem
+    asked = [item.name for item in asked_quantities(problem)]
+    expected = expected_values(verified)
+    centres: dict[QuantityName, list[float]] = {name: [expected[name]] for name in asked}
+    for chain_method in (method for method in HONEST if method.round_unwritten):
+        chain = recompute(problem, chain_method, {})  # every value rounded before it is used
+        student = {name: float(round_value(problem.answers, chain[name])) for name in asked}
+        for method in HONEST:
+            run = recompute(problem, method, student)
+            for name in asked:
+                centres[name].append(run[name])
+    return {name: _distinct(values) for name, values in centres.items()}
 
 
-def _entries(array):
-    return [(index, float(array[index])) for index in np.ndindex(np.shape(array))]
+def _distinct(values: list[float]) -> tuple[float, ...]:
+    """``values`` in order without repeats (equal up to float error), finite ones only."""
+    kept: list[float] = []
+    for value in values:
+        if math.isfinite(value) and not any(abs(value - k) <= 1e-12 * max(1.0, abs(k)) for k in kept):
+            kept.append(value)
+    return tuple(kept)
 
 
 def given_numbers(problem: Problem) -> dict[str, float]:

@@ -23,6 +23,7 @@ One home for the sheet's ``answers`` settings (:class:`~derive.spec.Answers`): `
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
@@ -40,25 +41,29 @@ def figures(answers: Answers) -> int | None:
 
 
 def round_value(answers: Answers, value):
-    """``value`` (a number or an array) rounded as a student following the sheet rounds it."""
+    """``value`` (a number or an array) rounded as a student following the sheet rounds it on paper:
+    half away from zero, on the value as written to 12 significant figures (so a float such as
+    0.25734999999999997 that is 0.25735 on paper rounds up, like the student's 0.25735)."""
     count = figures(answers)
-    if count is None:
-        return np.round(value, answers.decimals)
-    array = np.asarray(value, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        exponent = np.floor(np.log10(np.abs(np.where(array == 0, 1.0, array))))
-        scale = 10.0 ** (count - 1 - exponent)
-        rounded = np.where(np.isfinite(array), np.round(array * scale) / scale, array)
+    rounded = np.vectorize(lambda v: _on_paper(v, answers.decimals, count), otypes=[float])(value)
     return float(rounded) if np.ndim(value) == 0 else rounded
+
+
+def _on_paper(value: float, decimals: int, count: int | None) -> float:
+    if not math.isfinite(value) or value == 0 or abs(value) > 1e15:  # no decimals left to round
+        return value
+    written = Decimal(f"{value:.12g}")
+    place = -decimals if count is None else written.adjusted() - count + 1
+    return float(written.quantize(Decimal(1).scaleb(place), rounding=ROUND_HALF_UP))
 
 
 def shown(answers: Answers, value: float) -> str:
     """The rounded value as a student writes it: positional, trailing zeros dropped."""
     count = figures(answers)
-    if count is None:  # Python's round, as the sheets print: exact on the binary value at a tie
-        text = f"{round(float(value), answers.decimals):.{answers.decimals}f}"
+    rounded = float(round_value(answers, value))
+    if count is None:
+        text = f"{rounded:.{answers.decimals}f}"
     else:
-        rounded = float(round_value(answers, value))
         text = np.format_float_positional(rounded, precision=count, unique=False, fractional=False)
     if "." in text:
         text = text.rstrip("0").rstrip(".")
