@@ -2,9 +2,11 @@
 
 All questions go into one category, so a Moodle quiz can draw a random variant per student. Each
 question shows the variant's numbers (MathJax TeX between \\( and \\)) and asks every asked
-quantity of the first step in one NUMERICAL embedded answer, ``{1:NUMERICAL:=value:tolerance#...}``,
-whose tolerance is what the sheet's rounding rule allows: half a unit in the last decimal, plus
-a hair for float error. :func:`cloze_fields` lists the fields in the order they appear.
+quantity of the first step (:func:`derive.quantities.asked_quantities`, in its order) in one
+NUMERICAL embedded answer that accepts what ``derive check`` accepts: the rounded value a student
+writes (first, so Moodle shows it as the correct answer), the exact value, and the values that
+follow from a student's own rounded earlier answers (:func:`derive.marking.accepted_values`),
+each with the rule's tolerance (:func:`derive.rounding.moodle_tolerance`).
 """
 
 from __future__ import annotations
