@@ -147,6 +147,13 @@ class _Marker:
             (mistake, recompute(problem, method, given), recompute(problem, method, {}))
             for mistake, method in mistake_variants(problem)
         ]
+        # Each mistake's own chain at full precision in place of the student's written values, then
+        # computed on honestly: what a student who made the mistake and kept full precision writes.
+        exact = [method for method in HONEST if not method.round_unwritten]
+        self.full_chains = []
+        for _, _, whole in self.mutated:
+            unrounded = {name: whole[name] for name in given if name in whole}
+            self.full_chains.append((whole, [recompute(problem, method, unrounded) for method in exact]))
         self.right: set[QuantityName] = set()
         self.order: dict[str, tuple[int, int]] | None = None  # computed when first needed
         self.stock: dict[QuantityName, tuple[str, ...]] = {}  # wrong value -> degenerate values it rests on
@@ -165,10 +172,17 @@ class _Marker:
         if self.matches(value, expected):
             self.right.add(name)
             return Mark(**base, status="correct", credit=1.0, reason="")
-        if any(self.matches(value, run[name]) for run in self.honest):
+        if any(self.matches(value, run[name]) for run in self.honest) or self.follows_at_full_precision(name, value):
             return self.follow_through(name, value, base)
         self.note_stock(name, value)
         return self.diagnose(name, value, base)
+
+    def follows_at_full_precision(self, name: QuantityName, value: float) -> bool:
+        """Whether ``value`` follows honestly from the student's earlier values taken at full
+        precision: the chain of a mistake made earlier, which the student's written (rounded)
+        earlier answers agree with."""
+        return any(self.matches(value, run[name]) and self.consistent(name, whole)
+                   for whole, runs in self.full_chains for run in runs)
 
     def sources(self, name: QuantityName) -> tuple[QuantityName, ...]:
         """The student's answers that ``name`` is computed from, looking through unanswered ones."""
