@@ -136,6 +136,13 @@ def mark(verified: VerifiedSolution, answers: StudentAnswers) -> Marking:
     return Marking(problem.title, problem.source, answers.source, problem.answers, marks, problem.training.steps)
 
 
+def _onwards_at_full_precision(problem: Problem, chain: dict, given: dict) -> list[dict]:
+    """Honest recomputations with a mistake's own ``chain`` at full precision in place of the
+    student's written values: what a student who made the mistake and kept full precision writes."""
+    unrounded = {name: chain[name] for name in given if name in chain}
+    return [recompute(problem, method, unrounded) for method in HONEST if not method.round_unwritten]
+
+
 class _Marker:
     """Marks quantities in order, remembering each one's outcome for those downstream."""
 
@@ -147,13 +154,7 @@ class _Marker:
             (mistake, recompute(problem, method, given), recompute(problem, method, {}))
             for mistake, method in mistake_variants(problem)
         ]
-        # Each mistake's own chain at full precision in place of the student's written values, then
-        # computed on honestly: what a student who made the mistake and kept full precision writes.
-        exact = [method for method in HONEST if not method.round_unwritten]
-        self.full_chains = []
-        for _, _, whole in self.mutated:
-            unrounded = {name: whole[name] for name in given if name in whole}
-            self.full_chains.append((whole, [recompute(problem, method, unrounded) for method in exact]))
+        self.full_chains: list | None = None  # computed when first needed
         self.right: set[QuantityName] = set()
         self.order: dict[str, tuple[int, int]] | None = None  # computed when first needed
         self.stock: dict[QuantityName, tuple[str, ...]] = {}  # wrong value -> degenerate values it rests on
@@ -181,6 +182,9 @@ class _Marker:
         """Whether ``value`` follows honestly from the student's earlier values taken at full
         precision: the chain of a mistake made earlier, which the student's written (rounded)
         earlier answers agree with."""
+        if self.full_chains is None:
+            self.full_chains = [(whole, _onwards_at_full_precision(self.problem, whole, self.given))
+                                for _, _, whole in self.mutated]
         return any(self.matches(value, run[name]) and self.consistent(name, whole)
                    for whole, runs in self.full_chains for run in runs)
 
