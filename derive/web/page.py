@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from latex2mathml.converter import convert
 
-from ..marking import rule_description
+from ..rounding import phrase
 from ..notation import NIELSEN
 from ..printing import latex, number, pmatrix
 from ..quantities import AskedQuantity, QuantityName, StudentAnswers, answers_template, asked_quantities, first_batch
@@ -140,7 +140,7 @@ def _facts(problem: Problem) -> tuple[tuple[str, str], ...]:
         facts.append(("L2", f"λ = {training.l2:g}"))
     if training.steps > 1:
         facts.append(("Checked", f"step 1 of {training.steps}"))
-    facts.append(("Answers", f"rounded to {rule_description(problem.answers)}"))
+    facts.append(("Answers", f"give answers {phrase(problem.answers)}"))
     return tuple(facts)
 
 
