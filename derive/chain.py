@@ -19,7 +19,7 @@ import sympy as sp
 
 from .derivation import A, Z, Derivation, activation_rule
 from .printing import latex, number
-from .registry import ACTIVATIONS
+from .registry import ACTIVATIONS, saturated_rows
 from .spec import Problem
 
 
@@ -104,16 +104,25 @@ class _Chain:
                  **{s: _z(L, k + 1) for k, s in enumerate(out.z)}}
         values = {**dict(zip(out.a, self.a[L - 1])), **dict(zip(out.y, self.y)), **dict(zip(out.z, self.z[L - 1]))}
         shown = {s: self.n(v) for s, v in values.items()}
+        delta = Factor(_partial("L", _z(L, 1)), latex(out.delta[0], names), latex(out.delta[0], shown),
+                       _evaluate(out.delta[0], values))
         if not ACTIVATIONS[self.problem.network.activations[-1]].elementwise:
             # Softmax couples the outputs: dL/dz_1 = sum_k dL/da_k da_k/dz_1 is one factor, shown
             # in the form SymPy simplified it to (a_1 - y_1 for cross-entropy).
-            expr = out.delta[0]
-            return (Factor(_partial("L", _z(L, 1)), latex(expr, names), latex(expr, shown), _evaluate(expr, values)),)
+            return (delta,)
         dL_da = out.dL_da[0]
-        return (
-            Factor(_partial("L", _a(L, 1)), latex(dL_da, names), latex(dL_da, shown), _evaluate(dL_da, values)),
-            self.da_dz(L, 1),
-        )
+        value = _evaluate(dL_da, values)
+        if self.saturated(L):
+            # a has rounded to 0 or 1: evaluate with a = f(z) at 30 digits instead.
+            activation = ACTIVATIONS[self.problem.network.activations[-1]]
+            in_z = dict(zip(out.a, activation.sympy(out.z)))
+            value = _evaluate(dL_da.xreplace(in_z), values, digits=30)
+        if not np.isfinite(value):
+            return (delta,)  # dL/da = 1/a beyond float64 (a < 1e-308): only dL/dz = a - y is a number
+        return (Factor(_partial("L", _a(L, 1)), latex(dL_da, names), latex(dL_da, shown), value), self.da_dz(L, 1))
+
+    def saturated(self, layer: int) -> bool:
+        return bool(saturated_rows(np.array([self.a[layer - 1]]))[0])
 
     def da_dz(self, layer: int, j: int) -> Factor:
         rule = activation_rule(self.problem.network.activations[layer - 1])
@@ -121,6 +130,8 @@ class _Chain:
         names = {A: _a(layer, j), Z: _z(layer, j)}
         values = {A: float(self.a[layer - 1][j - 1]), Z: float(self.z[layer - 1][j - 1])}
         value = _evaluate(expr, values)
+        if self.saturated(layer):
+            value = _evaluate(rule.derivative_z, values, digits=30)  # a(1 - a) = 0 once a rounds to 1
         shown = self.n(value) if isinstance(expr, sp.Piecewise) else latex(expr, {s: self.n(v) for s, v in values.items()})
         return Factor(_partial(_a(layer, j), _z(layer, j)), latex(expr, names), shown, value)
 
@@ -151,5 +162,13 @@ class _Chain:
         return (Factor(partial, " + ".join(terms), "(" + " + ".join(numbers) + ")", value),)
 
 
-def _evaluate(expr: sp.Expr, values: dict) -> float:
-    return float(expr.xreplace({s: sp.Float(v) for s, v in values.items()}))
+def _evaluate(expr: sp.Expr, values: dict, digits: int | None = None) -> float:
+    """``expr`` at ``values``: in float64 arithmetic, or at ``digits`` significant digits; a value
+    beyond float64 (or 1/0) comes out as inf or nan."""
+    exact = expr.xreplace({s: sp.Float(v, digits or 15) for s, v in values.items()})
+    if digits is not None:
+        exact = exact.evalf(digits)
+    try:
+        return float(exact)
+    except TypeError:  # zoo, nan + I*...: a 1/0 in float64
+        return float("nan")

@@ -19,6 +19,7 @@ from typing import Mapping
 
 import numpy as np
 
+from . import reference
 from .quantities import QuantityName, first_batch, has_cost
 from .registry import ACTIVATIONS, LOSSES
 from .spec import Answers, Problem
@@ -110,7 +111,7 @@ class _Run:
 
     def run(self) -> None:
         zs, activations = self.forward()
-        self.loss(activations[-1])
+        self.loss(zs[-1], activations[-1])
         if self.problem.training.steps == 0:
             return
         deltas = self.backward(zs, activations)
@@ -127,11 +128,13 @@ class _Run:
             activations.append(self.settle("a", l, ACTIVATIONS[name].numpy(z), True))
         return zs, activations
 
-    def per_example_loss(self, A: np.ndarray) -> np.ndarray:
+    def per_example_loss(self, Z: np.ndarray, A: np.ndarray) -> np.ndarray:
         method, n = self.method, A.shape[1]
         name = method.loss or self.problem.network.loss
         if name == "sum_squares":
             per = ((self.Y - A) ** 2).sum(axis=1)
+        elif method.loss is None:
+            per = reference.per_example_loss(self.problem, Z, A, self.Y)  # stable where saturated
         else:
             per = LOSSES[name].numpy(A, self.Y)
         averaged = name == "mse"
@@ -144,8 +147,8 @@ class _Run:
         total = per_example.sum() if self.method.batch_sum else per_example.mean()
         return float(total) + penalty
 
-    def loss(self, A: np.ndarray) -> None:
-        per_example = self.settle("L", 0, self.per_example_loss(A), True)
+    def loss(self, Z: np.ndarray, A: np.ndarray) -> None:
+        per_example = self.settle("L", 0, self.per_example_loss(Z, A), True)
         if has_cost(self.problem):
             self.settle("J", 0, np.array(self.cost(per_example, self.W)), False)
 
@@ -242,7 +245,7 @@ class _Run:
             A = ACTIVATIONS[name].numpy(z)
             if self.method.round_unwritten:
                 A = round_as_sheet(self.problem.answers, A)
-        per_example = self.per_example_loss(A)
+        per_example = self.per_example_loss(z, A)
         if self.method.round_unwritten:
             per_example = round_as_sheet(self.problem.answers, per_example)
         value = self.cost(per_example, new_W) if has_cost(self.problem) else float(per_example[0])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .registry import ACTIVATIONS, LOSSES
+from .registry import ACTIVATIONS, LOSSES, saturated_rows
 from .spec import Problem
 
 
@@ -42,10 +42,36 @@ def forward(problem: Problem, weights, biases, X):
     return zs, activations
 
 
+def per_example_loss(problem: Problem, Z: np.ndarray, A: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """The loss of each example (row) from the output layer's pre-activations and activations.
+
+    Where an output has saturated and the loss simplifies with the output activation (bce with a
+    sigmoid, cross-entropy with a softmax), it is computed from z (log-sigmoid, log-sum-exp).
+    """
+    loss = LOSSES[problem.network.loss]
+    plain = loss.numpy(A, Y)
+    if not loss.simplifies(problem.network.activations[-1]):
+        return plain
+    return np.where(saturated_rows(A), loss.from_logits(Z, Y), plain)
+
+
+def output_delta(problem: Problem, Z: np.ndarray, A: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """dL/dz of the output layer: dL/da through the activation's backward rule, or a - y for a
+    loss that simplifies with the output activation where the output has saturated (there
+    dL/da and da/dz are 1/0 and 0 in floating point)."""
+    loss = LOSSES[problem.network.loss]
+    activation = ACTIVATIONS[problem.network.activations[-1]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = activation.numpy_backward(Z, A, loss.numpy_grad(A, Y))
+    if not loss.simplifies(activation.name):
+        return delta
+    return np.where(saturated_rows(A)[:, None], A - Y, delta)
+
+
 def data_loss(problem: Problem, weights, biases, X, Y) -> float:
     """The mean loss over the batch."""
-    _, activations = forward(problem, weights, biases, X)
-    return float(LOSSES[problem.network.loss].numpy(activations[-1], Y).mean())
+    zs, activations = forward(problem, weights, biases, X)
+    return float(per_example_loss(problem, zs[-1], activations[-1], Y).mean())
 
 
 def objective(problem: Problem, weights, biases, X, Y) -> float:
@@ -57,12 +83,11 @@ def objective(problem: Problem, weights, biases, X, Y) -> float:
 def backward(problem: Problem, weights, zs, activations, Y):
     """Deltas and gradients (batch mean, L2 on weights only)."""
     m = len(Y)
-    grad_a = LOSSES[problem.network.loss].numpy_grad(activations[-1], Y)
     deltas = [None] * len(weights)
-    for l in reversed(range(len(weights))):
+    deltas[-1] = output_delta(problem, zs[-1], activations[-1], Y)
+    for l in reversed(range(len(weights) - 1)):
         activation = ACTIVATIONS[problem.network.activations[l]]
-        deltas[l] = activation.numpy_backward(zs[l], activations[l + 1], grad_a)
-        grad_a = deltas[l] @ weights[l]
+        deltas[l] = activation.numpy_backward(zs[l], activations[l + 1], deltas[l + 1] @ weights[l + 1])
     grad_W = [d.T @ a / m + problem.training.l2 / m * W for d, a, W in zip(deltas, activations, weights)]
     grad_b = [d.mean(axis=0) if problem.network.bias else np.zeros(d.shape[1]) for d in deltas]
     return deltas, grad_W, grad_b

@@ -36,6 +36,12 @@ def _sigmoid_np(z: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-z))
 
 
+def _log_sum_exp(z: np.ndarray) -> np.ndarray:
+    """log sum_k exp(z_k) per row, without overflow."""
+    top = z.max(axis=-1)
+    return top + np.log(np.exp(z - top[..., None]).sum(axis=-1))
+
+
 def _softmax_np(z: np.ndarray) -> np.ndarray:
     shifted = np.exp(z - z.max(axis=-1, keepdims=True))
     return shifted / shifted.sum(axis=-1, keepdims=True)
@@ -73,9 +79,17 @@ class Loss:
     """One loss, per example: ``sympy(a, y)`` and ``numpy(A, Y)`` (one value per row).
 
     ``numpy_grad(A, Y)`` is the hand-written dL/da used only by the reference code.
+    ``text`` is the loss's name in plain text. ``output_mean``: the loss is a mean over the
+    output neurons (Keras' mse) rather than a sum. ``simplifies_with`` names the output
+    activation with which dL/dz = a - y (sigmoid for bce, softmax for cross-entropy);
+    ``from_logits(Z, Y)`` is then the same loss computed stably from the output pre-activations
+    (log-sigmoid, log-sum-exp), for outputs so close to 0 or 1 that log(a) or log(1 - a) has lost
+    its digits (see :func:`saturated_rows`). ``confused_with`` lists the other squared-error forms
+    a student takes for this one (the ``squared_error_form`` mistake).
     """
 
     name: str
+    text: str
     latex: str
     description: str
     sympy: Callable[[Sequence[sp.Expr], Sequence[sp.Expr]], sp.Expr]
@@ -84,7 +98,15 @@ class Loss:
     output_activations: tuple[str, ...] = ()
     targets_in_unit_interval: bool = False
     targets_sum_to_one: bool = False
+    output_mean: bool = False
+    simplifies_with: str | None = None
+    from_logits: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    confused_with: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def simplifies(self, output_activation: str) -> bool:
+        """Whether dL/dz of this loss through ``output_activation`` is a - y."""
+        return self.simplifies_with == output_activation
 
 
 ACTIVATIONS: dict[str, Activation] = {
@@ -162,9 +184,30 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 
 
-def _clip_log(x: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        return np.log(x)
+#: An output this close to 0 or 1 has lost digits in log(a) or log(1 - a) (1 - a keeps about
+#: 16 + log10(1 - a) of them): the loss is then computed from z. Elsewhere the textbook form in a
+#: is used, which keeps the numbers of every unsaturated sheet as they were.
+SATURATION = 1e-3
+
+
+def saturated_rows(A: np.ndarray) -> np.ndarray:
+    """The examples (rows) with an output within :data:`SATURATION` of 0 or 1."""
+    return np.any((A < SATURATION) | (A > 1.0 - SATURATION), axis=1)
+
+
+def _xlogy(y: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """y log a, taken as 0 where y = 0 (its limit), even at a = 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(y == 0, 0.0, y * np.log(a))
+
+
+def _softplus(z: np.ndarray) -> np.ndarray:
+    """log(1 + e^z) without overflow: -log sigma(-z)."""
+    return np.logaddexp(0.0, z)
+
+
+def _squared_error(A: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    return ((Y - A) ** 2).sum(axis=1)
 
 
 LOSSES: dict[str, Loss] = {
@@ -172,42 +215,65 @@ LOSSES: dict[str, Loss] = {
     for loss in [
         Loss(
             name="half_mse",
+            text="half squared error",
             latex=r"\tfrac{1}{2}\sum_k (y_k - a_k)^2",
             description="half squared error, the textbook form",
             sympy=lambda a, y: sp.Rational(1, 2) * sp.Add(*[(yk - ak) ** 2 for ak, yk in zip(a, y)]),
             numpy=lambda A, Y: 0.5 * ((Y - A) ** 2).sum(axis=1),
             numpy_grad=lambda A, Y: A - Y,
+            confused_with=("mse", "sse"),
         ),
         Loss(
             name="mse",
+            text="mean squared error",
             latex=r"\tfrac{1}{n}\sum_k (y_k - a_k)^2",
             description="Keras' mean squared error: the mean over outputs, no 1/2",
             sympy=lambda a, y: sp.Add(*[(yk - ak) ** 2 for ak, yk in zip(a, y)]) / len(a),
             numpy=lambda A, Y: ((Y - A) ** 2).mean(axis=1),
             numpy_grad=lambda A, Y: 2.0 * (A - Y) / A.shape[1],
+            output_mean=True,
+            confused_with=("half_mse", "sse"),
+        ),
+        Loss(
+            name="sse",
+            text="sum of squared errors",
+            latex=r"\sum_k (y_k - a_k)^2",
+            description="sum of squared errors, no 1/2",
+            sympy=lambda a, y: sp.Add(*[(yk - ak) ** 2 for ak, yk in zip(a, y)]),
+            numpy=_squared_error,
+            numpy_grad=lambda A, Y: 2.0 * (A - Y),
+            confused_with=("half_mse", "mse"),
         ),
         Loss(
             name="bce",
+            text="binary cross-entropy",
             latex=r"-\sum_k \bigl(y_k \log a_k + (1 - y_k)\log(1 - a_k)\bigr)",
             description="binary cross-entropy, summed over output neurons (Ng's cost)",
             sympy=lambda a, y: -sp.Add(
                 *[yk * sp.log(ak) + (1 - yk) * sp.log(1 - ak) for ak, yk in zip(a, y)]
             ),
-            numpy=lambda A, Y: -(Y * _clip_log(A) + (1 - Y) * _clip_log(1 - A)).sum(axis=1),
+            numpy=lambda A, Y: -(_xlogy(Y, A) + _xlogy(1 - Y, 1 - A)).sum(axis=1),
             numpy_grad=lambda A, Y: (A - Y) / (A * (1 - A)),
             output_activations=("sigmoid",),
             targets_in_unit_interval=True,
+            simplifies_with="sigmoid",
+            # -log sigma(z) = softplus(-z), -log(1 - sigma(z)) = softplus(z)
+            from_logits=lambda Z, Y: (Y * _softplus(-Z) + (1 - Y) * _softplus(Z)).sum(axis=1),
         ),
         Loss(
             name="cross_entropy",
+            text="cross-entropy",
             latex=r"-\sum_k y_k \log a_k",
             description="categorical cross-entropy with a softmax output",
             sympy=lambda a, y: -sp.Add(*[yk * sp.log(ak) for ak, yk in zip(a, y)]),
-            numpy=lambda A, Y: -(Y * _clip_log(A)).sum(axis=1),
+            numpy=lambda A, Y: -_xlogy(Y, A).sum(axis=1),
             numpy_grad=lambda A, Y: -Y / A,
             output_activations=("softmax",),
             targets_in_unit_interval=True,
             targets_sum_to_one=True,
+            simplifies_with="softmax",
+            # -log softmax(z)_k = logsumexp(z) - z_k
+            from_logits=lambda Z, Y: (Y * (_log_sum_exp(Z)[:, None] - Z)).sum(axis=1),
         ),
     ]
 }

@@ -17,9 +17,11 @@ import numpy as np
 import sympy as sp
 
 from .chain import ChainRule, chain_rules
+from . import numeric
 from .derivation import A, Z, Derivation
+from .numeric import stable_form
 from .printing import latex, number, text
-from .registry import ACTIVATIONS, LOSSES
+from .registry import ACTIVATIONS, LOSSES, saturated_rows
 from .spec import Network, Problem
 
 
@@ -122,7 +124,7 @@ class _NumericRules:
     forward: tuple[Callable, ...]  # per layer: Z (m, n) -> A (m, n)
     derivative: tuple[Callable, ...]  # per layer: (Z, A) -> f'(z) elementwise
     output_delta: Callable  # (A, Y, Z) -> delta (m, n)
-    loss: Callable  # (A, Y) -> per-example loss (m,)
+    loss: Callable  # (A, Y, Z) -> per-example loss (m,)
     derivation: Derivation
 
     @staticmethod
@@ -137,22 +139,44 @@ def _compile_rules(network: Network, derivation: Derivation) -> _NumericRules:
     forward, derivative = [], []
     for name, size, rule in zip(network.activations, network.layers[1:], derivation.activations):
         z = sp.symbols(f"z_1:{size + 1}")
-        forward.append(_columns(z, ACTIVATIONS[name].sympy(z)))
+        forms = ACTIVATIONS[name].sympy(z)
+        forward.append(_finite_or_stable(_columns(z, forms), _columns(z, [stable_form(f) for f in forms])))
         if ACTIVATIONS[name].elementwise and ACTIVATIONS[name].differentiable:
-            fprime = sp.lambdify((Z, A), rule.derivative, "numpy")
+            fprime = numeric.lambdify((Z, A), rule.derivative)
             derivative.append(lambda Zv, Av, f=fprime: np.broadcast_to(f(Zv, Av), Zv.shape).astype(float))
         else:
             derivative.append(None)
     out = derivation.output
     delta = _columns((*out.a, *out.y, *out.z), out.delta)
-    loss_fn = sp.lambdify((*out.a, *out.y), out.loss_expr, "numpy")
-    loss = lambda Av, Yv: np.broadcast_to(loss_fn(*Av.T, *Yv.T), Av.shape[:1]).astype(float)  # noqa: E731
-    return _NumericRules(tuple(forward), tuple(derivative), delta, loss, derivation)
+    return _NumericRules(tuple(forward), tuple(derivative), delta, _compile_loss(network, out), derivation)
+
+
+def _compile_loss(network: Network, out) -> Callable:
+    """(A, Y, Z) -> per-example loss: the derived loss in a; for saturated outputs of a loss that
+    simplifies with the output activation, the same loss written in z in its stable form."""
+    in_a = numeric.lambdify((*out.a, *out.y), out.loss_expr)
+    plain = lambda Av, Yv: np.broadcast_to(in_a(*Av.T, *Yv.T), Av.shape[:1]).astype(float)  # noqa: E731
+    loss, output = LOSSES[network.loss], ACTIVATIONS[network.activations[-1]]
+    if not loss.simplifies(output.name):
+        return lambda Av, Yv, Zv: plain(Av, Yv)
+    in_z = numeric.lambdify((*out.z, *out.y), stable_form(loss.sympy(output.sympy(out.z), out.y)))
+    stable = lambda Zv, Yv: np.broadcast_to(in_z(*Zv.T, *Yv.T), Zv.shape[:1]).astype(float)  # noqa: E731
+    return lambda Av, Yv, Zv: np.where(saturated_rows(Av), stable(Zv, Yv), plain(Av, Yv))
+
+
+def _finite_or_stable(plain: Callable, stable: Callable) -> Callable:
+    """``plain``, with the rows where it overflowed (softmax of logits past 709) from ``stable``."""
+    def apply(Zv: np.ndarray) -> np.ndarray:
+        values = plain(Zv)
+        broken = ~np.all(np.isfinite(values), axis=1)
+        return np.where(broken[:, None], stable(Zv), values) if broken.any() else values
+
+    return apply
 
 
 def _columns(symbols, exprs) -> Callable:
     """Compile expressions of per-neuron symbols into a function of (m, n) matrices."""
-    compiled = sp.lambdify(symbols, list(exprs), "numpy")
+    compiled = numeric.lambdify(symbols, list(exprs))
 
     def apply(*matrices: np.ndarray) -> np.ndarray:
         columns = [col for matrix in matrices for col in matrix.T]
@@ -181,7 +205,7 @@ def _work_step(problem, rules, index, batch, weights, biases, X, Y) -> Step:
         activations.append(Al)
         lines += show.forward_layer(l, network.activations[l - 1], W, b, activations[-2], Zl, Al)
         notes += _kink_notes(l, network.activations[l - 1], Zl, batch)
-    per_example = rules.loss(activations[-1], Y)
+    per_example = rules.loss(activations[-1], Y, pre_activations[-1])
     data_loss = float(per_example.mean())
     penalty = training.l2 / (2 * m) * sum(float((W**2).sum()) for W in weights)
     loss = data_loss + penalty
@@ -216,8 +240,9 @@ def _work_step(problem, rules, index, batch, weights, biases, X, Y) -> Step:
     new_biases = [layer[7] for layer in layers]
     after_out = X
     for l, (W, b) in enumerate(zip(new_weights, new_biases), start=1):
-        after_out = rules.forward[l - 1](after_out @ W.T + b)
-    loss_after = float(rules.loss(after_out, Y).mean()) + training.l2 / (2 * m) * sum(
+        after_z = after_out @ W.T + b
+        after_out = rules.forward[l - 1](after_z)
+    loss_after = float(rules.loss(after_out, Y, after_z).mean()) + training.l2 / (2 * m) * sum(
         float((W**2).sum()) for W in new_weights
     )
     lines.append(show.loss_after(loss_after))

@@ -323,11 +323,6 @@ def test_loss_pairing_metadata():
     assert LOSSES["cross_entropy"].targets_in_unit_interval and LOSSES["cross_entropy"].targets_sum_to_one
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="derive bug: registry.py bce/cross_entropy numpy compute 0*log(0) = nan when an output "
-    "saturates to exactly 0 or 1 in float64 (the limit, and the loss, is 0)",
-)
 @pytest.mark.parametrize(
     "name, A, Y",
     [("bce", [[1.0]], [[1.0]]), ("bce", [[0.0]], [[0.0]]), ("cross_entropy", [[1.0, 0.0]], [[1.0, 0.0]])],
@@ -335,3 +330,27 @@ def test_loss_pairing_metadata():
 def test_saturated_output_with_matching_target_has_zero_loss(name, A, Y):
     with np.errstate(all="ignore"):
         assert LOSSES[name].numpy(np.array(A), np.array(Y))[0] == 0.0
+
+
+@pytest.mark.parametrize("name", [n for n, loss in LOSSES.items() if loss.from_logits is not None])
+def test_from_logits_is_the_loss_of_the_paired_activation(name):
+    loss = LOSSES[name]
+    rng = np.random.default_rng(7)
+    Z = rng.normal(scale=3.0, size=(6, 3))
+    Y = rng.dirichlet(np.ones(3), size=6) if loss.targets_sum_to_one else rng.uniform(size=(6, 3))
+    A = ACTIVATIONS[loss.simplifies_with].numpy(Z)
+    np.testing.assert_allclose(loss.from_logits(Z, Y), loss.numpy(A, Y), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "name, Z, Y, expected",
+    [
+        ("bce", [[800.0]], [[0.0]], 800.0),  # -log(1 - sigma(800)) = 800 + log(1 + e^-800)
+        ("bce", [[-800.0]], [[1.0]], 800.0),
+        ("bce", [[40.0]], [[1.0]], math.log1p(math.exp(-40.0))),
+        ("cross_entropy", [[1000.0, 1000.0]], [[1.0, 0.0]], math.log(2.0)),
+        ("cross_entropy", [[0.0, 1000.0]], [[1.0, 0.0]], 1000.0),
+    ],
+)
+def test_from_logits_hand_values_where_the_output_saturates(name, Z, Y, expected):
+    assert LOSSES[name].from_logits(np.array(Z), np.array(Y))[0] == pytest.approx(expected, rel=1e-15)
