@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .recompute import Method
-from .registry import ACTIVATIONS
+from .registry import ACTIVATIONS, LOSSES
 from .spec import Problem
 
 
@@ -32,17 +32,12 @@ def _always(*methods: Method) -> Callable[[Problem], tuple[Method, ...]]:
 
 def _other_squared_error(problem: Problem) -> tuple[Method, ...]:
     """Keras mse where 1/2 sum was meant (factor 2/n), or the other way round, or no 1/2 at all."""
-    loss = problem.network.loss
-    if loss == "half_mse":
-        return (Method(loss="mse"), Method(loss="sum_squares"))
-    if loss == "mse":
-        return (Method(loss="half_mse"), Method(loss="sum_squares"))
-    return ()
+    return tuple(Method(loss=other) for other in LOSSES[problem.network.loss].confused_with)
 
 
 def _other_reduction(problem: Problem) -> tuple[Method, ...]:
     """Summed over the batch instead of averaged; averaged over outputs instead of summed (or back)."""
-    averaged_outputs = problem.network.loss == "mse"
+    averaged_outputs = LOSSES[problem.network.loss].output_mean
     return (Method(batch_sum=True), Method(output_mean=not averaged_outputs))
 
 

@@ -24,10 +24,6 @@ from .quantities import QuantityName, first_batch, has_cost
 from .registry import ACTIVATIONS, LOSSES
 from .spec import Answers, Problem
 
-#: Output activation and loss pairs whose delta simplifies to a - y.
-SIMPLIFIED = {("sigmoid", "bce"), ("softmax", "cross_entropy")}
-
-
 @dataclass(frozen=True)
 class Method:
     """How a step is computed. The defaults are the correct computation.
@@ -35,7 +31,7 @@ class Method:
     * ``fprime``: "z" f'(z), "a" f' written in a (sigma' = a(1 - a): also correct), "one" (the
       derivative forgotten), "at_a" (f' evaluated at a: sigma(a)(1 - sigma(a)), 1 - tanh(a)^2),
       "kink_one" (ReLU'(0) taken as 1).
-    * ``loss``: None for the problem's loss, else "half_mse", "mse" or "sum_squares".
+    * ``loss``: None for the problem's loss, else another loss's name (its ``confused_with``).
     * ``output_mean``: None as the loss says, True averaged / False summed over output neurons.
     * ``batch_sum``: the batch's losses and gradients summed instead of averaged.
     * ``hidden_weights``: "old" (correct), "updated" (the already-updated W^(l+1)),
@@ -131,13 +127,11 @@ class _Run:
     def per_example_loss(self, Z: np.ndarray, A: np.ndarray) -> np.ndarray:
         method, n = self.method, A.shape[1]
         name = method.loss or self.problem.network.loss
-        if name == "sum_squares":
-            per = ((self.Y - A) ** 2).sum(axis=1)
-        elif method.loss is None:
+        if method.loss is None:
             per = reference.per_example_loss(self.problem, Z, A, self.Y)  # stable where saturated
         else:
             per = LOSSES[name].numpy(A, self.Y)
-        averaged = name == "mse"
+        averaged = LOSSES[name].output_mean
         if method.output_mean is not None and method.output_mean != averaged:
             per = per / n if method.output_mean else per * n
         return per
@@ -174,12 +168,12 @@ class _Run:
         network, method = self.problem.network, self.method
         output = network.activations[-1]
         plain = method.loss is None and method.output_mean is None
-        if plain and method.fprime in ("z", "a") and (output, network.loss) in SIMPLIFIED:
+        if plain and method.fprime in ("z", "a") and LOSSES[network.loss].simplifies(output):
             return a - self.Y
         n = a.shape[1]
         name = method.loss or network.loss
-        grad_a = 2.0 * (a - self.Y) if name == "sum_squares" else LOSSES[name].numpy_grad(a, self.Y)
-        if method.output_mean is not None and method.output_mean != (name == "mse"):
+        grad_a = LOSSES[name].numpy_grad(a, self.Y)
+        if method.output_mean is not None and method.output_mean != LOSSES[name].output_mean:
             grad_a = grad_a / n if method.output_mean else grad_a * n
         if not ACTIVATIONS[output].elementwise:
             return ACTIVATIONS[output].numpy_backward(z, a, grad_a)

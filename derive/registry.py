@@ -3,8 +3,11 @@
 Every entry keeps, side by side, the SymPy form (the symbolic stages differentiate it; no
 derivative is written by hand for them), the NumPy form and a hand-written NumPy backward rule
 (used only by the independent reference implementation, so the verification does not reuse
-the symbolic path) and its LaTeX name. Adding an activation such as GELU means adding one
-entry to ``ACTIVATIONS``.
+the symbolic path), its LaTeX and plain-text names, and every other fact the stages need (whether
+it acts elementwise, where its kink is; for a loss whether it averages over the outputs, which
+output activation it simplifies with, which forms a student confuses it with). No other module
+tests a function's name. Adding an activation such as GELU means adding one entry to
+``ACTIVATIONS`` (softplus was added so).
 
 Conventions
 -----------
@@ -55,10 +58,12 @@ class Activation:
     softmax fits the same shape). ``inverse`` maps an activation value back to a
     pre-activation; with it SymPy rewrites f'(z) in terms of a = f(z) (sigma' = a(1 - a)).
     ``numpy_backward(z, a, grad_a)`` returns dL/dz from dL/da for the reference code.
+    ``latex`` and ``text`` are its name in formulas on the sheet and in the terminal.
     """
 
     name: str
     latex: str
+    text: str
     description: str
     sympy: VectorForm
     numpy: Callable[[np.ndarray], np.ndarray]
@@ -79,7 +84,7 @@ class Loss:
     """One loss, per example: ``sympy(a, y)`` and ``numpy(A, Y)`` (one value per row).
 
     ``numpy_grad(A, Y)`` is the hand-written dL/da used only by the reference code.
-    ``text`` is the loss's name in plain text. ``output_mean``: the loss is a mean over the
+    ``latex`` and ``text`` are its formula on the sheet and in the terminal. ``output_mean``: the loss is a mean over the
     output neurons (Keras' mse) rather than a sum. ``simplifies_with`` names the output
     activation with which dL/dz = a - y (sigmoid for bce, softmax for cross-entropy);
     ``from_logits(Z, Y)`` is then the same loss computed stably from the output pre-activations
@@ -115,6 +120,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation(
             name="sigmoid",
             latex=r"\sigma",
+            text="sigmoid",
             description="logistic sigmoid",
             sympy=_elementwise(lambda z: 1 / (1 + sp.exp(-z))),
             numpy=_sigmoid_np,
@@ -124,6 +130,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation(
             name="tanh",
             latex=r"\tanh",
+            text="tanh",
             description="hyperbolic tangent",
             sympy=_elementwise(sp.tanh),
             numpy=np.tanh,
@@ -133,6 +140,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation(
             name="relu",
             latex=r"\operatorname{ReLU}",
+            text="relu",
             description="rectified linear unit",
             sympy=_elementwise(lambda z: sp.Piecewise((z, z > 0), (0, True))),
             numpy=lambda z: np.where(z > 0, z, 0.0),
@@ -143,6 +151,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation(
             name="leaky_relu",
             latex=r"\operatorname{LeakyReLU}",
+            text="leaky_relu",
             description=f"leaky ReLU, slope {LEAKY_SLOPE} for negative inputs",
             sympy=_elementwise(lambda z: sp.Piecewise((z, z > 0), (LEAKY_SLOPE * z, True))),
             numpy=lambda z: np.where(z > 0, z, float(LEAKY_SLOPE) * z),
@@ -151,8 +160,19 @@ ACTIVATIONS: dict[str, Activation] = {
             kink_convention=f"LeakyReLU'(0) is taken as {LEAKY_SLOPE} (the left derivative)",
         ),
         Activation(
+            name="softplus",
+            latex=r"\operatorname{softplus}",
+            text="softplus",
+            description="softplus, a smooth ReLU",
+            sympy=_elementwise(lambda z: sp.log(1 + sp.exp(z))),
+            numpy=lambda z: np.logaddexp(0.0, z),
+            numpy_backward=lambda z, a, g: g * _sigmoid_np(z),
+            inverse=lambda a: sp.log(sp.exp(a) - 1),
+        ),
+        Activation(
             name="identity",
             latex=r"\operatorname{id}",
+            text="id",
             description="identity (linear)",
             sympy=_elementwise(lambda z: z),
             numpy=lambda z: z.copy(),
@@ -162,6 +182,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation(
             name="softmax",
             latex=r"\operatorname{softmax}",
+            text="softmax",
             description="softmax over the layer (output layer only)",
             sympy=lambda zs: [sp.exp(z) / sp.Add(*[sp.exp(k) for k in zs]) for z in zs],
             numpy=_softmax_np,
@@ -175,6 +196,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation(
             name="step",
             latex=r"\operatorname{step}",
+            text="step",
             description="Heaviside step, 1 from 0 on (classic perceptron)",
             sympy=_elementwise(lambda z: sp.Piecewise((1, z >= 0), (0, True))),
             numpy=lambda z: np.where(z >= 0, 1.0, 0.0),
@@ -215,7 +237,7 @@ LOSSES: dict[str, Loss] = {
     for loss in [
         Loss(
             name="half_mse",
-            text="half squared error",
+            text="1/2 sum_k (y_k - a_k)^2",
             latex=r"\tfrac{1}{2}\sum_k (y_k - a_k)^2",
             description="half squared error, the textbook form",
             sympy=lambda a, y: sp.Rational(1, 2) * sp.Add(*[(yk - ak) ** 2 for ak, yk in zip(a, y)]),
@@ -225,7 +247,7 @@ LOSSES: dict[str, Loss] = {
         ),
         Loss(
             name="mse",
-            text="mean squared error",
+            text="1/n sum_k (y_k - a_k)^2",
             latex=r"\tfrac{1}{n}\sum_k (y_k - a_k)^2",
             description="Keras' mean squared error: the mean over outputs, no 1/2",
             sympy=lambda a, y: sp.Add(*[(yk - ak) ** 2 for ak, yk in zip(a, y)]) / len(a),
@@ -236,7 +258,7 @@ LOSSES: dict[str, Loss] = {
         ),
         Loss(
             name="sse",
-            text="sum of squared errors",
+            text="sum_k (y_k - a_k)^2",
             latex=r"\sum_k (y_k - a_k)^2",
             description="sum of squared errors, no 1/2",
             sympy=lambda a, y: sp.Add(*[(yk - ak) ** 2 for ak, yk in zip(a, y)]),
@@ -246,7 +268,7 @@ LOSSES: dict[str, Loss] = {
         ),
         Loss(
             name="bce",
-            text="binary cross-entropy",
+            text="-sum_k (y_k log a_k + (1 - y_k) log(1 - a_k))",
             latex=r"-\sum_k \bigl(y_k \log a_k + (1 - y_k)\log(1 - a_k)\bigr)",
             description="binary cross-entropy, summed over output neurons (Ng's cost)",
             sympy=lambda a, y: -sp.Add(
@@ -262,7 +284,7 @@ LOSSES: dict[str, Loss] = {
         ),
         Loss(
             name="cross_entropy",
-            text="cross-entropy",
+            text="-sum_k y_k log a_k",
             latex=r"-\sum_k y_k \log a_k",
             description="categorical cross-entropy with a softmax output",
             sympy=lambda a, y: -sp.Add(*[yk * sp.log(ak) for ak, yk in zip(a, y)]),

@@ -443,9 +443,9 @@ def _wrap(tex: str) -> str:
 
 
 _PLAIN = [
-    (r"\left(", "("), (r"\right)", ")"), (r"\cdot", "*"), (r"\delta", "delta"), (r"\sigma", "sigmoid"),
-    (r"\tanh", "tanh"), (r"\operatorname{ReLU}", "relu"), (r"\operatorname{LeakyReLU}", "leaky_relu"),
-    (r"\operatorname{id}", "id"), (r"\sum_i", "sum_i"), (r"\sum_k", "sum_k"), (r"\eta", "eta"),
+    (r"\left(", "("), (r"\right)", ")"), (r"\cdot", "*"), (r"\delta", "delta"),
+    *((activation.latex, activation.text) for activation in ACTIVATIONS.values()),
+    (r"\sum_i", "sum_i"), (r"\sum_k", "sum_k"), (r"\eta", "eta"),
     (r"\lambda", "lambda"), ("^{(", "("), (")}_{", ")_"),
 ]
 _FRACTION = re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}")
