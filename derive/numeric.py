@@ -9,8 +9,8 @@ so does every reciprocal of such a sum. The shown formulas are never rewritten; 
 of saturated rows come from the stable form (see :mod:`derive.worked`).
 
 >>> z, y = sp.symbols("z y")
->>> stable_form(-y * sp.log(1 / (1 + sp.exp(-z))))
-y*LogSumExp(0, -z)
+>>> stable_form(-y * sp.log(1 / (1 + sp.exp(-z))))  # -y log sigma(z) = y (log(1 + e^z) - z)
+-y*(z - LogSumExp(0, z))
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 import sympy as sp
+
+from .registry import ACTIVATIONS, LOSSES, saturated_rows
+from .spec import Network
 
 
 class LogSumExp(sp.Function):
@@ -63,3 +66,27 @@ def lambdify(symbols: Sequence[sp.Symbol], expr) -> Callable:
             return compiled(*args)
 
     return quiet
+
+
+def finite_or_stable(plain: Callable, stable: Callable) -> Callable:
+    """``plain``, with the rows where it overflowed (softmax of logits past 709) from ``stable``."""
+    def apply(Z: np.ndarray) -> np.ndarray:
+        values = plain(Z)
+        broken = ~np.all(np.isfinite(values), axis=1)
+        return np.where(broken[:, None], stable(Z), values) if broken.any() else values
+
+    return apply
+
+
+def compile_loss(network: Network, out) -> Callable:
+    """(A, Y, Z) -> per-example loss from the derivation's output rule ``out``: the derived loss
+    in a; for saturated outputs (:func:`~derive.registry.saturated_rows`) of a loss that simplifies
+    with the output activation, the same loss written in z, in its stable form."""
+    in_a = lambdify((*out.a, *out.y), out.loss_expr)
+    plain = lambda A, Y: np.broadcast_to(in_a(*A.T, *Y.T), A.shape[:1]).astype(float)  # noqa: E731
+    loss, output = LOSSES[network.loss], ACTIVATIONS[network.activations[-1]]
+    if not loss.simplifies(output.name):
+        return lambda A, Y, Z: plain(A, Y)
+    in_z = lambdify((*out.z, *out.y), stable_form(loss.sympy(output.sympy(out.z), out.y)))
+    stable = lambda Z, Y: np.broadcast_to(in_z(*Z.T, *Y.T), Z.shape[:1]).astype(float)  # noqa: E731
+    return lambda A, Y, Z: np.where(saturated_rows(A), stable(Z, Y), plain(A, Y))

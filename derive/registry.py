@@ -228,6 +228,11 @@ def _softplus(z: np.ndarray) -> np.ndarray:
     return np.logaddexp(0.0, z)
 
 
+def _squared_errors(a: Sequence[sp.Expr], y: Sequence[sp.Expr]) -> sp.Expr:
+    """sum_k (y_k - a_k)^2, the part every squared-error loss shares."""
+    return sp.Add(*[(yk - ak) ** 2 for ak, yk in zip(a, y)])
+
+
 def _squared_error(A: np.ndarray, Y: np.ndarray) -> np.ndarray:
     return ((Y - A) ** 2).sum(axis=1)
 
@@ -240,8 +245,8 @@ LOSSES: dict[str, Loss] = {
             text="1/2 sum_k (y_k - a_k)^2",
             latex=r"\tfrac{1}{2}\sum_k (y_k - a_k)^2",
             description="half squared error, the textbook form",
-            sympy=lambda a, y: sp.Rational(1, 2) * sp.Add(*[(yk - ak) ** 2 for ak, yk in zip(a, y)]),
-            numpy=lambda A, Y: 0.5 * ((Y - A) ** 2).sum(axis=1),
+            sympy=lambda a, y: sp.Rational(1, 2) * _squared_errors(a, y),
+            numpy=lambda A, Y: 0.5 * _squared_error(A, Y),
             numpy_grad=lambda A, Y: A - Y,
             confused_with=("mse", "sse"),
         ),
@@ -250,7 +255,7 @@ LOSSES: dict[str, Loss] = {
             text="1/n sum_k (y_k - a_k)^2",
             latex=r"\tfrac{1}{n}\sum_k (y_k - a_k)^2",
             description="Keras' mean squared error: the mean over outputs, no 1/2",
-            sympy=lambda a, y: sp.Add(*[(yk - ak) ** 2 for ak, yk in zip(a, y)]) / len(a),
+            sympy=lambda a, y: _squared_errors(a, y) / len(a),
             numpy=lambda A, Y: ((Y - A) ** 2).mean(axis=1),
             numpy_grad=lambda A, Y: 2.0 * (A - Y) / A.shape[1],
             output_mean=True,
@@ -261,7 +266,7 @@ LOSSES: dict[str, Loss] = {
             text="sum_k (y_k - a_k)^2",
             latex=r"\sum_k (y_k - a_k)^2",
             description="sum of squared errors, no 1/2",
-            sympy=lambda a, y: sp.Add(*[(yk - ak) ** 2 for ak, yk in zip(a, y)]),
+            sympy=_squared_errors,
             numpy=_squared_error,
             numpy_grad=lambda A, Y: 2.0 * (A - Y),
             confused_with=("half_mse", "mse"),

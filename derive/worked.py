@@ -21,7 +21,7 @@ from . import numeric
 from .derivation import A, Z, Derivation
 from .numeric import stable_form
 from .printing import latex, number, text
-from .registry import ACTIVATIONS, LOSSES, saturated_rows
+from .registry import ACTIVATIONS, LOSSES
 from .spec import Network, Problem
 
 
@@ -140,7 +140,7 @@ def _compile_rules(network: Network, derivation: Derivation) -> _NumericRules:
     for name, size, rule in zip(network.activations, network.layers[1:], derivation.activations):
         z = sp.symbols(f"z_1:{size + 1}")
         forms = ACTIVATIONS[name].sympy(z)
-        forward.append(_finite_or_stable(_columns(z, forms), _columns(z, [stable_form(f) for f in forms])))
+        forward.append(numeric.finite_or_stable(_columns(z, forms), _columns(z, [stable_form(f) for f in forms])))
         if ACTIVATIONS[name].elementwise and ACTIVATIONS[name].differentiable:
             fprime = numeric.lambdify((Z, A), rule.derivative)
             derivative.append(lambda Zv, Av, f=fprime: np.broadcast_to(f(Zv, Av), Zv.shape).astype(float))
@@ -148,30 +148,7 @@ def _compile_rules(network: Network, derivation: Derivation) -> _NumericRules:
             derivative.append(None)
     out = derivation.output
     delta = _columns((*out.a, *out.y, *out.z), out.delta)
-    return _NumericRules(tuple(forward), tuple(derivative), delta, _compile_loss(network, out), derivation)
-
-
-def _compile_loss(network: Network, out) -> Callable:
-    """(A, Y, Z) -> per-example loss: the derived loss in a; for saturated outputs of a loss that
-    simplifies with the output activation, the same loss written in z in its stable form."""
-    in_a = numeric.lambdify((*out.a, *out.y), out.loss_expr)
-    plain = lambda Av, Yv: np.broadcast_to(in_a(*Av.T, *Yv.T), Av.shape[:1]).astype(float)  # noqa: E731
-    loss, output = LOSSES[network.loss], ACTIVATIONS[network.activations[-1]]
-    if not loss.simplifies(output.name):
-        return lambda Av, Yv, Zv: plain(Av, Yv)
-    in_z = numeric.lambdify((*out.z, *out.y), stable_form(loss.sympy(output.sympy(out.z), out.y)))
-    stable = lambda Zv, Yv: np.broadcast_to(in_z(*Zv.T, *Yv.T), Zv.shape[:1]).astype(float)  # noqa: E731
-    return lambda Av, Yv, Zv: np.where(saturated_rows(Av), stable(Zv, Yv), plain(Av, Yv))
-
-
-def _finite_or_stable(plain: Callable, stable: Callable) -> Callable:
-    """``plain``, with the rows where it overflowed (softmax of logits past 709) from ``stable``."""
-    def apply(Zv: np.ndarray) -> np.ndarray:
-        values = plain(Zv)
-        broken = ~np.all(np.isfinite(values), axis=1)
-        return np.where(broken[:, None], stable(Zv), values) if broken.any() else values
-
-    return apply
+    return _NumericRules(tuple(forward), tuple(derivative), delta, numeric.compile_loss(network, out), derivation)
 
 
 def _columns(symbols, exprs) -> Callable:

@@ -15,9 +15,12 @@ from pathlib import Path
 import mpmath
 import numpy as np
 import pytest
+import sympy as sp
 
 from derive.loader import parse_problem
+from derive.numeric import lambdify, stable_form
 from derive.pipeline import solve
+from derive.registry import ACTIVATIONS, LOSSES
 
 mpmath.mp.dps = 50
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,3 +138,14 @@ training: {{learning_rate: 0.5, steps: 1}}
     assert done.returncode == 3
     assert "RuntimeWarning" not in done.stderr
     assert done.stderr.startswith("error: the answer key failed verification")
+
+
+def test_stable_forms_evaluate_where_the_derived_forms_overflow():
+    z, y = sp.symbols("z_1:4"), sp.symbols("y_1:4")
+    softmax = [stable_form(f) for f in ACTIVATIONS["softmax"].sympy(z)]
+    values = lambdify(z, softmax)(1000.0, 1001.0, 1002.0)
+    total = sum(mpmath.exp(k) for k in (0, 1, 2))
+    assert all(close(v, mpmath.exp(k) / total) for v, k in zip(values, (0, 1, 2)))
+    bce = stable_form(LOSSES["bce"].sympy(ACTIVATIONS["sigmoid"].sympy(z[:1]), y[:1]))
+    assert lambdify((z[0], y[0]), bce)(-800.0, 1.0) == pytest.approx(800.0, rel=1e-15)
+    assert lambdify((z[0], y[0]), bce)(40.0, 0.0) == pytest.approx(float(softplus(mpmath.mpf(40))), rel=1e-15)
