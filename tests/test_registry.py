@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from derive.derivation import output_rule
 from derive.registry import ACTIVATIONS, LEAKY_SLOPE, LOSSES
 
 Z = sp.Symbol("z")
@@ -354,3 +355,22 @@ def test_from_logits_is_the_loss_of_the_paired_activation(name):
 )
 def test_from_logits_hand_values_where_the_output_saturates(name, Z, Y, expected):
     assert LOSSES[name].from_logits(np.array(Z), np.array(Y))[0] == pytest.approx(expected, rel=1e-15)
+
+
+@pytest.mark.parametrize("name", [n for n, loss in LOSSES.items() if loss.simplifies_with is not None])
+def test_simplifies_with_is_what_sympy_derives(name):
+    """The registry's claim that dL/dz = a - y with this output activation, checked by SymPy."""
+    loss = LOSSES[name]
+    assert loss.simplifies_with in loss.output_activations and loss.from_logits is not None
+    rule = output_rule(loss.simplifies_with, name, 3)
+    assert all(sp.simplify(d - (a - y)) == 0 for d, a, y in zip(rule.delta, rule.a, rule.y))
+
+
+def test_squared_error_forms_confuse_each_other_and_only_mse_averages():
+    squared = [n for n, loss in LOSSES.items() if loss.confused_with]
+    assert sorted(squared) == ["half_mse", "mse", "sse"]
+    for name in squared:
+        assert all(name in LOSSES[other].confused_with for other in LOSSES[name].confused_with)
+        ones = lambda n: LOSSES[name].numpy(np.zeros((1, n)), np.ones((1, n)))[0]  # noqa: E731
+        assert LOSSES[name].output_mean == (ones(1) == ones(4))  # a mean does not grow with n
+    assert [n for n, loss in LOSSES.items() if loss.output_mean] == ["mse"]
