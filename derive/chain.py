@@ -122,6 +122,9 @@ class _Chain:
         return (Factor(_partial("L", _a(L, 1)), latex(dL_da, names), latex(dL_da, shown), value), self.da_dz(L, 1))
 
     def saturated(self, layer: int) -> bool:
+        """Whether the example's layer has an a within 1e-3 of 0 or 1 (or below 0), where a(1 - a)
+        or 1/(1 - a) in float64 has lost digits. The net is wider than sigmoid needs (a negative
+        tanh, an inactive ReLU): the 30-digit value in z is only ever more accurate."""
         return bool(saturated_rows(np.array([self.a[layer - 1]]))[0])
 
     def da_dz(self, layer: int, j: int) -> Factor:
