@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import click
+import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -40,7 +41,10 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            # Overflow in a network's numbers gives inf or nan, which the verification reports
+            # in derive's own message: NumPy's warnings would only print before it.
+            with np.errstate(all="ignore"):
+                return super().invoke(ctx)
         except DeriveError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(err.exit_code)

@@ -312,8 +312,8 @@ def _check_network(raw: _RawNetwork, fail) -> Network:
             f"{raw.loss} needs a {' or '.join(loss.output_activations)} output layer, "
             f"but the output activation is {output}",
         )
-    if output == "softmax" and raw.layers[-1] < 2:
-        raise fail("network.layers", "a softmax output layer needs at least 2 neurons")
+    if not ACTIVATIONS[output].elementwise and raw.layers[-1] < 2:
+        raise fail("network.layers", f"a {output} output layer needs at least 2 neurons")
     return Network(tuple(raw.layers), tuple(raw.activations), raw.loss, raw.bias)
 
 

@@ -21,7 +21,7 @@ from . import reference
 from .errors import ProblemError
 from .loader import grid_values, target_error
 from .printing import number
-from .registry import ACTIVATIONS, LOSSES
+from .registry import ACTIVATIONS
 from .spec import Constraints, Draw, Problem
 
 
@@ -154,7 +154,7 @@ def _small_gradients(step, kinked: list[bool], bias: bool, d: int) -> bool:
 
 def _equal_answers(problem: Problem, step, d: int) -> bool:
     Y = np.array(problem.targets, dtype=float)[list(step.batch)]
-    per_example = LOSSES[problem.network.loss].numpy(step.a[-1], Y)
+    per_example = reference.per_example_loss(problem, step.z[-1], step.a[-1], Y)
     losses = [step.loss] + ([] if step.loss_after is None else [step.loss_after])
     groups = [[z] for z in step.z] + [[a] for a in step.a] + [[per_example if len(step.batch) > 1 else np.array([]), np.array(losses)]]
     if step.delta is not None:

@@ -1,7 +1,9 @@
 """Reference: an independent, vectorised NumPy implementation of training, for verification.
 
 It depends on the spec and on the registry's NumPy forms and hand-written NumPy backward rules
-only, never on SymPy or on the derivation, so that agreeing with it means something.
+only, never on SymPy or on the derivation, so that agreeing with it means something. Its
+per-layer functions (pre-activation, loss, output delta, gradients, L2 term) are also the
+building blocks of the marking's mistake engine (:mod:`derive.recompute`).
 Rows are examples throughout: Z = A_prev W^T + b.
 """
 
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .registry import ACTIVATIONS, LOSSES
+from .registry import ACTIVATIONS, LOSSES, saturated_rows
 from .spec import Problem
 
 
@@ -32,39 +34,87 @@ class ReferenceStep:
     new_b: tuple[np.ndarray, ...]
 
 
+def pre_activation(W: np.ndarray, b: np.ndarray, A_prev: np.ndarray) -> np.ndarray:
+    """z = W a + b for every example (row) of ``A_prev``."""
+    return A_prev @ W.T + b
+
+
 def forward(problem: Problem, weights, biases, X):
     """Pre-activations and activations of every non-input layer."""
     zs, activations = [], [X]
     for W, b, name in zip(weights, biases, problem.network.activations):
-        z = activations[-1] @ W.T + b
+        z = pre_activation(W, b, activations[-1])
         zs.append(z)
         activations.append(ACTIVATIONS[name].numpy(z))
     return zs, activations
 
 
+def per_example_loss(problem: Problem, Z: np.ndarray, A: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """The loss of each example (row) from the output layer's pre-activations and activations.
+
+    Where an output has saturated and the loss simplifies with the output activation (bce with a
+    sigmoid, cross-entropy with a softmax), it is computed from z (log-sigmoid, log-sum-exp).
+    """
+    loss = LOSSES[problem.network.loss]
+    plain = loss.numpy(A, Y)
+    if not loss.simplifies(problem.network.activations[-1]):
+        return plain
+    return np.where(saturated_rows(A), loss.from_logits(Z, Y), plain)
+
+
+def output_delta(problem: Problem, Z: np.ndarray, A: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """dL/dz of the output layer: dL/da through the activation's backward rule, or a - y for a
+    loss that simplifies with the output activation where the output has saturated (there
+    dL/da and da/dz are 1/0 and 0 in floating point)."""
+    loss = LOSSES[problem.network.loss]
+    activation = ACTIVATIONS[problem.network.activations[-1]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = activation.numpy_backward(Z, A, loss.numpy_grad(A, Y))
+    if not loss.simplifies(activation.name):
+        return delta
+    return np.where(saturated_rows(A)[:, None], A - Y, delta)
+
+
 def data_loss(problem: Problem, weights, biases, X, Y) -> float:
     """The mean loss over the batch."""
-    _, activations = forward(problem, weights, biases, X)
-    return float(LOSSES[problem.network.loss].numpy(activations[-1], Y).mean())
+    zs, activations = forward(problem, weights, biases, X)
+    return float(per_example_loss(problem, zs[-1], activations[-1], Y).mean())
+
+
+def penalty(problem: Problem, weights, m: int) -> float:
+    """The L2 term lambda/(2m) * sum of squared weights (biases are not penalised)."""
+    return float(problem.training.l2 / (2 * m) * sum((W**2).sum() for W in weights))
 
 
 def objective(problem: Problem, weights, biases, X, Y) -> float:
     """J = mean loss over the batch + lambda/(2m) * sum of squared weights."""
-    penalty = problem.training.l2 / (2 * len(X)) * sum((W**2).sum() for W in weights)
-    return data_loss(problem, weights, biases, X, Y) + float(penalty)
+    return data_loss(problem, weights, biases, X, Y) + penalty(problem, weights, len(X))
+
+
+def weight_gradient(problem: Problem, delta: np.ndarray, A_prev: np.ndarray, W: np.ndarray,
+                    summed: bool = False) -> np.ndarray:
+    """dJ/dW: delta a^T averaged over the batch (``summed``: added up), plus lambda/m W."""
+    m = len(delta)
+    product = delta.T @ A_prev if summed else delta.T @ A_prev / m
+    return product + problem.training.l2 / m * W
+
+
+def bias_gradient(problem: Problem, delta: np.ndarray, summed: bool = False) -> np.ndarray:
+    """dJ/db: delta averaged over the batch (``summed``: added up); 0 without biases."""
+    if not problem.network.bias:
+        return np.zeros(delta.shape[1])
+    return delta.sum(axis=0) if summed else delta.mean(axis=0)
 
 
 def backward(problem: Problem, weights, zs, activations, Y):
     """Deltas and gradients (batch mean, L2 on weights only)."""
-    m = len(Y)
-    grad_a = LOSSES[problem.network.loss].numpy_grad(activations[-1], Y)
     deltas = [None] * len(weights)
-    for l in reversed(range(len(weights))):
+    deltas[-1] = output_delta(problem, zs[-1], activations[-1], Y)
+    for l in reversed(range(len(weights) - 1)):
         activation = ACTIVATIONS[problem.network.activations[l]]
-        deltas[l] = activation.numpy_backward(zs[l], activations[l + 1], grad_a)
-        grad_a = deltas[l] @ weights[l]
-    grad_W = [d.T @ a / m + problem.training.l2 / m * W for d, a, W in zip(deltas, activations, weights)]
-    grad_b = [d.mean(axis=0) if problem.network.bias else np.zeros(d.shape[1]) for d in deltas]
+        deltas[l] = activation.numpy_backward(zs[l], activations[l + 1], deltas[l + 1] @ weights[l + 1])
+    grad_W = [weight_gradient(problem, d, a, W) for d, a, W in zip(deltas, activations, weights)]
+    grad_b = [bias_gradient(problem, d) for d in deltas]
     return deltas, grad_W, grad_b
 
 

@@ -19,8 +19,10 @@ import numpy as np
 import sympy as sp
 
 from .chain import ChainRule, chain_rules
+from . import numeric
 from .derivation import A, Z, Derivation
 from .notation import NIELSEN
+from .numeric import stable_form
 from .registry import ACTIVATIONS
 from .spec import Network, Problem
 from .worked_lines import LineBuilder, Quantity
@@ -123,7 +125,7 @@ class _NumericRules:
     forward: tuple[Callable, ...]  # per layer: Z (m, n) -> A (m, n)
     derivative: tuple[Callable, ...]  # per layer: (Z, A) -> f'(z) elementwise
     output_delta: Callable  # (A, Y, Z) -> delta (m, n)
-    loss: Callable  # (A, Y) -> per-example loss (m,)
+    loss: Callable  # (A, Y, Z) -> per-example loss (m,)
     derivation: Derivation
 
     @staticmethod
@@ -138,22 +140,21 @@ def _compile_rules(network: Network, derivation: Derivation) -> _NumericRules:
     forward, derivative = [], []
     for name, size, rule in zip(network.activations, network.layers[1:], derivation.activations):
         z = sp.symbols(f"z_1:{size + 1}")
-        forward.append(_columns(z, ACTIVATIONS[name].sympy(z)))
+        forms = ACTIVATIONS[name].sympy(z)
+        forward.append(numeric.finite_or_stable(_columns(z, forms), _columns(z, [stable_form(f) for f in forms])))
         if ACTIVATIONS[name].elementwise and ACTIVATIONS[name].differentiable:
-            fprime = sp.lambdify((Z, A), rule.derivative, "numpy")
+            fprime = numeric.lambdify((Z, A), rule.derivative)
             derivative.append(lambda Zv, Av, f=fprime: np.broadcast_to(f(Zv, Av), Zv.shape).astype(float))
         else:
             derivative.append(None)
     out = derivation.output
     delta = _columns((*out.a, *out.y, *out.z), out.delta)
-    loss_fn = sp.lambdify((*out.a, *out.y), out.loss_expr, "numpy")
-    loss = lambda Av, Yv: np.broadcast_to(loss_fn(*Av.T, *Yv.T), Av.shape[:1]).astype(float)  # noqa: E731
-    return _NumericRules(tuple(forward), tuple(derivative), delta, loss, derivation)
+    return _NumericRules(tuple(forward), tuple(derivative), delta, numeric.compile_loss(network, out), derivation)
 
 
 def _columns(symbols, exprs) -> Callable:
     """Compile expressions of per-neuron symbols into a function of (m, n) matrices."""
-    compiled = sp.lambdify(symbols, list(exprs), "numpy")
+    compiled = numeric.lambdify(symbols, list(exprs))
 
     def apply(*matrices: np.ndarray) -> np.ndarray:
         columns = [col for matrix in matrices for col in matrix.T]
@@ -172,7 +173,7 @@ def _work_step(problem, rules, index, batch, weights, biases, X, Y) -> Step:
     show = LineBuilder(rules.derivation, problem.answers.decimals, batch)
     pre_activations, activations, lines, notes = _forward(problem, rules, show, weights, biases, X)
     m = len(batch)
-    per_example = rules.loss(activations[-1], Y)
+    per_example = rules.loss(activations[-1], Y, pre_activations[-1])
     data_loss = float(per_example.mean())
     penalty = training.l2 / (2 * m) * sum(float((W**2).sum()) for W in weights)
     loss = data_loss + penalty
@@ -189,8 +190,9 @@ def _work_step(problem, rules, index, batch, weights, biases, X, Y) -> Step:
                    for l, *rest in layers)
     after_out = X
     for l, layer in enumerate(frozen):
-        after_out = rules.forward[l](after_out @ layer.W.T + layer.b)
-    loss_after = float(rules.loss(after_out, Y).mean()) + training.l2 / (2 * m) * sum(
+        after_z = after_out @ layer.W.T + layer.b
+        after_out = rules.forward[l](after_z)
+    loss_after = float(rules.loss(after_out, Y, after_z).mean()) + training.l2 / (2 * m) * sum(
         float((layer.W**2).sum()) for layer in frozen
     )
     lines.append(show.loss_after(loss_after))
