@@ -22,7 +22,8 @@ from .errors import DeriveError
 from .exam import documents, exam_blocks, key_blocks, key_json, solve_variants, variant_numbers
 from .files import write_atomically, write_folder_atomically
 from .formulas import formulas as formula_list
-from .loader import load_problem, load_roster
+from .loader import load_problem
+from .roster import load_roster
 from .moodle import quiz_xml
 from .pipeline import solve as solve_problem, solve_compared
 from .randomise import make_variant
