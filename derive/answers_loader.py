@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from .errors import ProblemError
+from .errors import ProblemError, shown
 from .yaml_reader import read_text, read_yaml
 from .quantities import QUANTITY_KINDS_HELP, QuantityName, StudentAnswers, asked_quantities, all_quantities
 from .spec import Problem
@@ -76,5 +76,4 @@ def _number(value, source: str, field: str) -> float | None:
     try:
         return _NUMBER.validate_python(value)
     except ValidationError:
-        shown = repr(value) if not isinstance(value, str) else f"'{value}'"
-        raise ProblemError(source, field, f"expected a number (or null if unanswered), got {shown}") from None
+        raise ProblemError(source, field, f"expected a number (or null if unanswered), got {shown(value)}") from None

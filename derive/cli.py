@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .derivation import derive as derive_formulas
-from .errors import DeriveError
+from .errors import DeriveError, one_line
 from .exam import documents, exam_blocks, key_blocks, key_json, solve_variants, variant_numbers
 from .files import write_atomically, write_folder_atomically
 from .formulas import formulas as formula_list
@@ -36,8 +36,12 @@ from .terminal import formula_listing, worked_solution
 from .pdf import Engine, build_sheet, compile_joined
 
 
+_NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 class _Group(click.Group):
-    """Maps derive's errors to one clear line and an exit code, never a traceback."""
+    """Maps derive's errors, and click's usage errors, to one clear line and an exit code, never
+    a traceback."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -45,6 +49,22 @@ class _Group(click.Group):
         except DeriveError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(err.exit_code)
+
+    def main(self, *args, **kwargs):
+        kwargs.pop("standalone_mode", None)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except _NO_ARGS as err:  # no command at all: the help, as click shows it
+            click.echo(err.format_message(), err=True)
+            sys.exit(err.exit_code)
+        except click.UsageError as err:
+            where = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
+            click.echo(f"error: {one_line(err.format_message())}{where}", err=True)
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            click.echo(f"error: {one_line(err.format_message())}", err=True)
+            sys.exit(err.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 @click.group(cls=_Group)

@@ -9,8 +9,10 @@ import difflib
 import math
 from decimal import Decimal
 
-from .errors import ProblemError
+from .errors import ProblemError, shown
+from .free_text import text_problem
 from .grid import MAX_GRID_POINTS, grid_values
+from .limits import MAX_INSTRUCTIONS_CHARS, MAX_TITLE_CHARS
 from .registry import ACTIVATIONS, LOSSES
 from .schema import RawDraw, RawNetwork, RawData, RawProblem, RawRandomisation, RawTraining
 from .spec import (
@@ -22,6 +24,7 @@ def build(raw: RawProblem, source: str, sha256: str) -> Problem:
     def fail(field: str, message: str) -> ProblemError:
         return ProblemError(source, field, message)
 
+    _check_text(raw, fail)
     if raw.answers.significant_figures is not None and raw.answers.relative_tolerance is not None:
         raise fail("answers", "give either significant_figures or relative_tolerance, not both")
     network = _check_network(raw.network, fail)
@@ -59,6 +62,19 @@ def build(raw: RawProblem, source: str, sha256: str) -> Problem:
     return problem
 
 
+def _check_text(raw: RawProblem, fail) -> None:
+    """Title and instructions: within their length limits, no control or invisible characters."""
+    texts = [("title", raw.title, MAX_TITLE_CHARS, "MAX_TITLE_CHARS", True),
+             ("instructions", raw.instructions, MAX_INSTRUCTIONS_CHARS, "MAX_INSTRUCTIONS_CHARS", True)]
+    if raw.randomisation is not None and raw.randomisation.instructions is not None:
+        texts.append(("randomisation.instructions", raw.randomisation.instructions, MAX_INSTRUCTIONS_CHARS,
+                      "MAX_INSTRUCTIONS_CHARS", True))
+    for field, text, limit, limit_name, multiline in texts:
+        wrong = text_problem(text, limit, limit_name, multiline)
+        if wrong:
+            raise fail(field, wrong)
+
+
 def _renamed(fail, field: str):
     """A ``fail`` that reports every error under ``field`` (an option of the compare section)."""
     return lambda _, message: fail(field, message)
@@ -85,7 +101,7 @@ def _check_compare(raw: RawProblem, network: Network, fail) -> Comparison | None
 def _unknown(kind: str, name: str, known: dict) -> str:
     close = difflib.get_close_matches(name, list(known), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"unknown {kind} {name!r}{hint}; choose from {', '.join(known)}"
+    return f"unknown {kind} {shown(name)}{hint}; choose from {', '.join(known)}"
 
 
 def _check_network(raw: RawNetwork, fail) -> Network:
@@ -147,7 +163,7 @@ def _matrix(parameters: dict, key: str, rows: int, cols: int, layer: int, fail) 
         raise fail(field, f"missing (layer {layer} needs a {rows}x{cols} weight matrix)")
     value = parameters[key]
     if not value or not all(isinstance(row, list) for row in value):
-        raise fail(field, f"expected a {rows}x{cols} matrix (a list of {rows} rows), got {value!r}")
+        raise fail(field, f"expected a {rows}x{cols} matrix (a list of {rows} rows), got {shown(value)}")
     if len(value) != rows:
         raise fail(field, f"expected {rows} rows (one per neuron of layer {layer}), got {len(value)}")
     for i, row in enumerate(value):
@@ -195,10 +211,10 @@ def target_error(row, loss_name: str) -> str | None:
     loss = LOSSES[loss_name]
     row = list(row)
     if loss.targets_in_unit_interval and any(not 0.0 <= y <= 1.0 for y in row):
-        return f"{loss_name} needs targets in [0, 1], got {row}"
+        return f"{loss_name} needs targets in [0, 1], got {shown(row)}"
     if loss.targets_sum_to_one and not math.isclose(sum(row), 1.0, abs_tol=1e-9):
         return (f"{loss_name} needs each target row to sum to 1 (a class distribution), "
-                f"got {row} with sum {sum(row):g}")
+                f"got {shown(row)} with sum {sum(row):g}")
     return None
 
 

@@ -7,11 +7,14 @@ import io
 from pathlib import Path
 
 from .errors import ProblemError
+from .free_text import text_problem
+from .limits import MAX_ROSTER_ID_CHARS, MAX_ROSTER_NAME_CHARS
 from .spec import Student
 from .yaml_reader import decode, read_bytes
 
 
 ROSTER_COLUMNS = ("name", "id")
+_LIMITS = {"name": (MAX_ROSTER_NAME_CHARS, "MAX_ROSTER_NAME_CHARS"), "id": (MAX_ROSTER_ID_CHARS, "MAX_ROSTER_ID_CHARS")}
 
 
 def load_roster(path: str | Path) -> tuple[Student, ...]:
@@ -38,6 +41,10 @@ def load_roster(path: str | Path) -> tuple[Student, ...]:
         for column in ROSTER_COLUMNS:
             if not cells[column]:
                 raise ProblemError(source, f"line {line}", f"empty {column}")
+            limit, limit_name = _LIMITS[column]
+            wrong = text_problem(cells[column], limit, limit_name)
+            if wrong:
+                raise ProblemError(source, f"line {line}", f"{column}: {wrong}")
         if cells["id"] in seen:
             raise ProblemError(source, f"line {line}", f"duplicate id {cells['id']!r} (also on line {seen[cells['id']]})")
         seen[cells["id"]] = line
