@@ -11,8 +11,6 @@ from decimal import Decimal
 
 from .spec import Draw
 
-MAX_GRID_POINTS = 100_000
-
 
 def grid_values(draw: Draw) -> tuple[Decimal, ...]:
     """Every value a draw can give, exactly, in increasing order."""

@@ -11,8 +11,9 @@ from decimal import Decimal
 
 from .errors import ProblemError, shown
 from .free_text import text_problem
-from .grid import MAX_GRID_POINTS, grid_values
-from .limits import MAX_INSTRUCTIONS_CHARS, MAX_TITLE_CHARS
+from .grid import grid_values
+from . import limits
+from .limits import MAX_GRID_POINTS, MAX_INSTRUCTIONS_CHARS, MAX_TITLE_CHARS
 from .registry import ACTIVATIONS, LOSSES
 from .schema import RawDraw, RawNetwork, RawData, RawProblem, RawRandomisation, RawTraining
 from .spec import (
@@ -25,6 +26,7 @@ def build(raw: RawProblem, source: str, sha256: str) -> Problem:
         return ProblemError(source, field, message)
 
     _check_text(raw, fail)
+    _check_sizes(raw, fail)
     if raw.answers.significant_figures is not None and raw.answers.relative_tolerance is not None:
         raise fail("answers", "give either significant_figures or relative_tolerance, not both")
     network = _check_network(raw.network, fail)
@@ -60,6 +62,30 @@ def build(raw: RawProblem, source: str, sha256: str) -> Problem:
         _check_data(raw.data, alternative.network, _renamed(fail, field))
         _check_training(raw.training, alternative.network, len(inputs), _renamed(fail, field))
     return problem
+
+
+def _check_sizes(raw: RawProblem, fail) -> None:
+    """The sizes a problem file sets, against :mod:`derive.limits`, before any other work."""
+    layers = raw.network.layers
+    sizes = [("network.layers", len(layers), "MAX_LAYERS", "layers"),
+             ("network.layers", max(layers), "MAX_LAYER_SIZE", "neurons in a layer"),
+             ("network.layers", _parameter_count(layers, raw.network.bias), "MAX_PARAMETERS", "weights and biases"),
+             ("data.inputs", len(raw.data.inputs), "MAX_EXAMPLES", "examples")]
+    if raw.randomisation is not None:
+        sizes.append(("randomisation.max_draws", raw.randomisation.max_draws, "MAX_DRAWS", "draws"))
+    for field, size, name, what in sizes:
+        within(size, name, what, lambda message, field=field: fail(field, message))
+
+
+def _parameter_count(layers, bias: bool) -> int:
+    return sum(n * (m + (1 if bias else 0)) for m, n in zip(layers, layers[1:]))
+
+
+def within(size: int, limit_name: str, what: str, fail) -> None:
+    """Raise ``fail(message)`` when ``size`` exceeds the limit ``limits.<limit_name>``."""
+    limit = getattr(limits, limit_name)
+    if size > limit:
+        raise fail(f"{size:,} {what}, more than the limit of {limit:,} (limits.{limit_name})")
 
 
 def _check_text(raw: RawProblem, fail) -> None:
@@ -271,7 +297,8 @@ def _draw(raw: RawDraw, field: str, decimals: int, fail, one_hot_allowed: bool) 
     _on_decimals([raw.step], field + ".step", decimals, fail)
     draw = Draw(minimum=float(raw.min), maximum=float(raw.max), step=float(raw.step), nonzero=raw.nonzero)
     if (raw.max - raw.min) / raw.step > MAX_GRID_POINTS:
-        raise fail(field, f"more than {MAX_GRID_POINTS} values between min and max; use a larger step")
+        raise fail(field, f"more than {MAX_GRID_POINTS:,} values between min and max, the limit "
+                          "(limits.MAX_GRID_POINTS); use a larger step")
     if not grid_values(draw):
         raise fail(field, f"no multiple of {raw.step:g} lies in [{raw.min:g}, {raw.max:g}]"
                           + (" other than 0" if raw.nonzero else ""))
@@ -294,6 +321,10 @@ def _check_training(raw: RawTraining, network: Network, examples: int, fail) -> 
     steps = raw.steps if raw.steps is not None else 1
     if raw.epochs is not None:
         steps = raw.epochs * training.steps_per_epoch(examples)
+    field = "training.epochs" if raw.epochs is not None else "training.steps"
+    within(steps, "MAX_STEPS", "steps", lambda message: fail(field, message))
+    work = _parameter_count(network.layers, network.bias) * max(steps, 1) * (batch_size or examples)
+    within(work, "MAX_WORK", "parameters x steps x examples per step", lambda message: fail(field, message))
     for i, name in enumerate(network.activations):
         if steps > 0 and ACTIVATIONS[name].numpy_backward is None:
             raise fail(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .errors import ProblemError
 from .free_text import text_problem
-from .limits import MAX_ROSTER_ID_CHARS, MAX_ROSTER_NAME_CHARS
+from .limits import MAX_ROSTER_ID_CHARS, MAX_ROSTER_NAME_CHARS, MAX_VARIANTS
 from .spec import Student
 from .yaml_reader import decode, read_bytes
 
@@ -49,6 +49,9 @@ def load_roster(path: str | Path) -> tuple[Student, ...]:
             raise ProblemError(source, f"line {line}", f"duplicate id {cells['id']!r} (also on line {seen[cells['id']]})")
         seen[cells["id"]] = line
         students.append(Student(cells["name"], cells["id"]))
+    if len(students) > MAX_VARIANTS:
+        raise ProblemError(source, "", f"{len(students):,} students, more than the limit of {MAX_VARIANTS:,} "
+                                       "(limits.MAX_VARIANTS)")
     if not students:
         raise ProblemError(source, "", "no students listed below the header")
     return tuple(students)

@@ -85,7 +85,7 @@ class RawRandomisation(_Strict):
     parameters: dict[str, RawDraw] = {}
     data: RawRandomData = RawRandomData()
     constraints: RawConstraints = RawConstraints()
-    max_draws: Annotated[int, Field(strict=True, gt=0, le=1_000_000)] = 1000
+    max_draws: Annotated[int, Field(strict=True, gt=0)] = 1000
     instructions: str | None = None
 
 
