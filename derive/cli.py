@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .derivation import derive as derive_formulas
-from .errors import DeriveError, one_line
+from .errors import DeriveError, Interrupted, one_line
 from .exam import documents, exam_blocks, key_blocks, key_json, solve_variants, variant_numbers
 from .files import write_atomically, write_folder_atomically
 from .formulas import formulas as formula_list
@@ -49,6 +49,8 @@ class _Group(click.Group):
         except DeriveError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(err.exit_code)
+        except KeyboardInterrupt:  # before click turns it into "Aborted!"
+            raise Interrupted("interrupted", 130) from None
 
     def main(self, *args, **kwargs):
         kwargs.pop("standalone_mode", None)

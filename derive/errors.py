@@ -56,3 +56,12 @@ class VerificationError(DeriveError):
         super().__init__(
             f"the answer key failed verification, so none was written:\n  {shown}{more}"
         )
+
+
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM: the run stops, cleaning up as it unwinds (a BaseException, so that no
+    ``except Exception`` swallows it and click does not turn it into "Aborted!")."""
+
+    def __init__(self, what: str, exit_code: int) -> None:
+        self.exit_code = exit_code
+        super().__init__(what)
