@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .files import write_atomically
+from .files import provenance, with_provenance, write_run
 from .errors import DeriveError
 from .sheet import Compared, answers_tex, worksheet_tex
 from .verify import VerifiedSolution, require_verified
@@ -81,32 +81,33 @@ class Engine:
         raise NoTexEngineError()
 
 
-def build_sheet(verified: VerifiedSolution, out_dir: Path, tex_only: bool = False, compared: Compared = ()) -> list[Path]:
+def build_sheet(verified: VerifiedSolution, out_dir: Path, tex_only: bool = False, compared: Compared = (),
+                force: bool = False) -> list[Path]:
     """Write worksheet.tex and answers.tex into ``out_dir`` and, unless ``tex_only``, their PDFs.
 
-    Returns the paths written. Raises :class:`NoTexEngineError` before writing anything when a
-    PDF is wanted and no engine is installed, and :class:`LatexError` when a document fails.
+    Returns the paths written; the folder then holds exactly these of derive's files (see
+    :func:`derive.files.write_run`, which refuses to replace a file derive did not write unless
+    ``force``). Raises :class:`NoTexEngineError` before writing anything when a PDF is wanted and
+    no engine is installed, and :class:`LatexError` when a document fails (``out_dir`` then holds
+    the .tex files, and no earlier PDF of derive's that could pass for this run's).
     """
     verified = require_verified(verified)
-    sources = {"worksheet": worksheet_tex(verified), "answers": answers_tex(verified, compared)}
+    line = provenance(verified.problem.source, verified.problem.sha256)
+    sources = {name: with_provenance(f"{name}.tex", tex, line)
+               for name, tex in (("worksheet", worksheet_tex(verified)), ("answers", answers_tex(verified, compared)))}
     engine = None if tex_only else Engine.find()
-    out_dir = Path(out_dir)
-    written = []
-    for name, tex in sources.items():
-        written.append(write_atomically(out_dir / f"{name}.tex", tex.encode("utf-8")))
-    if engine is None:
-        return written
-    pdfs = [out_dir / f"{name}.pdf" for name in sources]
-    try:
-        with _pool(len(sources)) as pool:
-            compiled = list(pool.map(lambda item: compile_pdf(item[1], item[0], engine), sources.items()))
-    except BaseException:
-        for pdf in pdfs:  # a PDF from an earlier run must not pass for this one
-            pdf.unlink(missing_ok=True)
-        raise
-    for pdf, content in zip(pdfs, compiled):
-        written.append(write_atomically(pdf, content))
-    return written
+    files: dict[str, str | bytes] = {f"{name}.tex": tex for name, tex in sources.items()}
+    if engine is not None:
+        try:
+            with _pool(len(sources)) as pool:
+                compiled = list(pool.map(lambda item: compile_pdf(item[1], item[0], engine), sources.items()))
+        except BaseException:
+            # This run's .tex files (to look at what failed) and none of derive's earlier PDFs.
+            with contextlib.suppress(DeriveError):
+                write_run(Path(out_dir), files, force=force)
+            raise
+        files.update({f"{name}.pdf": content for name, content in zip(sources, compiled)})
+    return write_run(Path(out_dir), files, force=force)
 
 
 def _run(command: list[str], cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
