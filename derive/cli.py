@@ -101,7 +101,8 @@ def check(problem_file: Path, answers_file: Path | None, template_out: Path | No
     if template_out is not None:
         line = provenance(problem.source, problem.sha256, seed, variant)
         where = write_file(template_out, with_provenance("template.yaml", answers_template(problem), line), _is_blank_template, force)
-        click.echo(f"answers template written to {where}", err=where == "standard output")
+        if where != "standard output":
+            click.echo(f"answers template written to {where}")
         return
     answers = load_answers(answers_file, problem)
     marking = mark(solve_problem(problem), answers)
