@@ -22,6 +22,9 @@ from .spec import (
 
 
 def build(raw: RawProblem, source: str, sha256: str) -> Problem:
+    """The :class:`Problem` of a schema-valid file; a :class:`ProblemError` at the first check
+    that fails (sizes and free text first, before anything is built)."""
+
     def fail(field: str, message: str) -> ProblemError:
         return ProblemError(source, field, message)
 
@@ -38,6 +41,7 @@ def build(raw: RawProblem, source: str, sha256: str) -> Problem:
     randomisation = None
     if raw.randomisation is not None:
         randomisation = _check_randomisation(raw.randomisation, network, raw.answers.decimals, fail)
+        _check_reachable(randomisation, network, training, len(inputs), fail)
     problem = Problem(
         title=raw.title,
         instructions=raw.instructions,
@@ -54,14 +58,19 @@ def build(raw: RawProblem, source: str, sha256: str) -> Problem:
         compare=compare,
         randomisation=randomisation,
     )
+    _check_options(raw, problem, fail)
+    return problem
+
+
+def _check_options(raw: RawProblem, problem: Problem, fail) -> None:
+    """Each option of the compare section must make a valid problem of its own (pairings,
+    targets, derivatives)."""
     for i, (option, alternative) in enumerate(problem.compared()):
-        # Each option must make a valid problem of its own (pairings, targets, derivatives).
-        field = f"compare.{compare.what}[{i}]"
+        field = f"compare.{problem.compare.what}[{i}]"
         _check_network(RawNetwork(**{**raw.network.model_dump(), "activations": list(alternative.network.activations),
                                       "loss": alternative.network.loss}), _renamed(fail, field))
         _check_data(raw.data, alternative.network, _renamed(fail, field))
-        _check_training(raw.training, alternative.network, len(inputs), _renamed(fail, field))
-    return problem
+        _check_training(raw.training, alternative.network, problem.examples, _renamed(fail, field))
 
 
 def _check_sizes(raw: RawProblem, fail) -> None:
@@ -270,6 +279,19 @@ def _check_randomisation(raw: RawRandomisation, network: Network, decimals: int,
         constraints=Constraints(c.max_abs_z, c.inactive_relu, c.nonzero_gradients, c.distinct_answers, c.no_rounding_ties),
         max_draws=raw.max_draws, instructions=raw.instructions,
     )
+
+
+def _check_reachable(randomisation: Randomisation, network: Network, training: Training, examples: int,
+                     fail) -> None:
+    """Refuse, before any draw, a constraint that no draw can meet: more inactive ReLU units
+    than the steps' ReLU pre-activations."""
+    wanted = randomisation.constraints.inactive_relu
+    units = sum(size for size, name in zip(network.layers[1:], network.activations) if ACTIVATIONS[name].kink is not None)
+    available = units * max(training.steps, 1) * (training.batch_size or examples)
+    if wanted > available:
+        raise fail("randomisation.constraints.inactive_relu",
+                   f"asks for {wanted} inactive ReLU units, but the steps have only {available} ReLU "
+                   "pre-activations in all, so no draw can meet it")
 
 
 def _draw(raw: RawDraw, field: str, decimals: int, fail, one_hot_allowed: bool) -> Draw:

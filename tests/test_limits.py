@@ -112,3 +112,12 @@ def test_deep_nesting_is_a_message_not_a_recursion_error():
 def test_the_limits_admit_every_shipped_problem():
     for path in PROBLEMS.glob("*.yaml"):
         load_problem(path)
+
+
+def test_impossible_constraint_is_refused_before_any_draw():
+    text = VALID_TEXT + ("randomisation:\n  parameters:\n    weights: {min: -1, max: 1, step: 0.5}\n"
+                         "  constraints: {inactive_relu: 3}\n  max_draws: 20000\n")
+    with pytest.raises(ProblemError) as info:
+        parse_problem(text, "p.yaml")  # sigmoid layers: no ReLU pre-activation at all
+    assert info.value.field == "randomisation.constraints.inactive_relu"
+    assert "no draw can meet it" in info.value.message
