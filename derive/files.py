@@ -5,8 +5,8 @@ every file came from.
   permissions the umask gives (not mkstemp's 0600).
 * :func:`write_file`: one output file (``solve --json``, ``check --template``): ``-`` is standard
   output; a symlink is followed; a target that is not a regular file (a device, a pipe) is
-  written through, never replaced; a regular file is replaced only when it is derive's own
-  output (the caller says how to recognise it) or with ``force``.
+  written through, never replaced; a regular file is replaced only when it is empty, derive's
+  own output (the caller says how to recognise it) or with ``force``.
 * :func:`write_run`: the files of one run into an output folder (``sheet``, ``exam``), staged
   beside it and moved in together. The folder's manifest (:data:`MANIFEST`) lists what derive
   wrote there and each file's sha256, so the next run removes derive's earlier files it does not
@@ -18,6 +18,7 @@ every file came from.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -92,19 +93,19 @@ def write_file(path: Path | str, content: str, is_own: Callable[[str], bool], fo
         sys.stdout.write(content)
         sys.stdout.flush()
         return "standard output"
-    target = Path(os.path.realpath(path))  # a symlink is followed, never replaced
     try:
-        mode = target.stat().st_mode
+        mode = os.stat(path).st_mode  # through symlinks, to what is written
     except FileNotFoundError:
-        return str(write_atomically(target, content))
+        mode = None
     except OSError as err:
         raise DeriveError(f"{path}: cannot write ({err.strerror})") from None
-    if stat.S_ISDIR(mode):
+    if mode is not None and stat.S_ISDIR(mode):
         raise DeriveError(f"{path}: cannot write (it is a folder)")
-    if not stat.S_ISREG(mode):
-        _write_through(path, target, content.encode("utf-8"))
+    if mode is not None and not stat.S_ISREG(mode):
+        _write_through(path, content.encode("utf-8"))  # by its own name: /proc/self/fd/1 works too
         return str(path)
-    if not force and not is_own(_peek(target)):
+    target = Path(os.path.realpath(path))  # a symlink is followed, never replaced
+    if mode is not None and not force and target.stat().st_size > 0 and not is_own(_peek(target)):
         raise DeriveError(f"{path}: exists and is not derive's own output; it was left as it is "
                           "(choose another name, or use --force to replace it)")
     return str(write_atomically(target, content))
@@ -119,13 +120,13 @@ def _peek(path: Path, limit: int = 1_000_000) -> str:
         return ""
 
 
-def _write_through(path: Path | str, target: Path, data: bytes) -> None:
+def _write_through(path: Path | str, data: bytes) -> None:
     """Write into a device or a pipe in place (a pipe with no reader is refused, not waited on)."""
     try:
-        fd = os.open(target, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0))
         os.set_blocking(fd, True)
     except OSError as err:
-        reason = "a pipe with no reader" if stat.S_ISFIFO(target.stat().st_mode) else err.strerror
+        reason = "a pipe with no reader" if err.errno == errno.ENXIO else err.strerror
         raise DeriveError(f"{path}: cannot write ({reason})") from None
     try:
         with os.fdopen(fd, "wb") as handle:
