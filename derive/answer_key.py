@@ -55,15 +55,7 @@ def answer_key(verified: VerifiedSolution) -> dict[str, Any]:
 def epoch_losses(verified: VerifiedSolution) -> list[dict[str, Any]]:
     """Mean loss (before each update) over the steps of each epoch."""
     solution = require_verified(verified).solution
-    problem = solution.problem
-    per_epoch = problem.training.steps_per_epoch(problem.examples)
-    rows = []
-    for start in range(0, len(solution.steps), per_epoch):
-        steps = solution.steps[start : start + per_epoch]
-        weights = [len(s.batch) for s in steps]
-        mean = sum(s.loss * w for s, w in zip(steps, weights)) / sum(weights)
-        rows.append({"epoch": start // per_epoch + 1, "mean_loss": mean})
-    return rows
+    return [{"epoch": e.epoch, "mean_loss": e.mean_loss} for e in solution.epochs]
 
 
 def _step(step, bias: bool) -> dict[str, Any]:

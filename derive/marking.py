@@ -117,7 +117,7 @@ def expected_values(verified: VerifiedSolution) -> dict[QuantityName, float]:
             if layer.delta is not None:
                 for (j,), value in _entries(array):
                     values[QuantityName(kind, layer.layer, (j,))] = value
-    per_example = [q.value for q in step.worked if q.kind == "loss_example"]
+    per_example = [q.value for q in step.worked if q.name.kind == "L"]
     values.update({QuantityName("L", 0, (), row): value for row, value in enumerate(per_example)})
     values[QuantityName("J")] = step.loss
     if step.loss_after is not None:

@@ -62,6 +62,7 @@ class Activation:
     output_only: bool = False
     kink: float | None = None
     kink_convention: str = ""
+    text: str = ""  # its name in plain text, when not ``name`` (``id`` for identity)
 
     @property
     def differentiable(self) -> bool:
@@ -136,6 +137,7 @@ ACTIVATIONS: dict[str, Activation] = {
             numpy=lambda z: z.copy(),
             numpy_backward=lambda z, a, g: g,
             inverse=lambda a: a,
+            text="id",
         ),
         Activation(
             name="softmax",
