@@ -2,8 +2,9 @@
 
 Prints, for the shipped 2-2-1 sigmoid problem changed one size at a time: ``derive solve``'s
 pipeline (derivation, substitution, verification, terminal text) against the layer width and
-the number of steps; the time per exam variant; the time per randomisation draw when no draw
-meets the constraints; and the time to read a YAML file near the size limit. Run from the
+the number of steps and examples; the time per exam variant; the time per randomisation draw
+when no draw meets the constraints; and the time to read a YAML file near the size limit. The
+limits themselves are lifted here, so that sizes beyond them can be timed. Run from the
 repository root:  python benchmarks/limits.py [--quick]
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from derive import limits
 from derive.exam import solve_variants
 from derive.loader import parse_problem
 from derive.pipeline import solve
@@ -37,22 +39,29 @@ def document() -> dict:
     return yaml.safe_load(SIGMOID.read_text(encoding="utf-8"))
 
 
-def widened(width: int) -> str:
-    """The sigmoid problem with layers [width, width, 1] (every weight 0.1, inputs 0.5)."""
+def layered(layers: list[int]) -> str:
+    """The sigmoid problem with the given layer sizes (every weight and bias 0.1, inputs 0.5)."""
     doc = document()
     doc.pop("randomisation")
-    doc["network"]["layers"] = [width, width, 1]
-    doc["parameters"] = {"W1": [[0.1] * width for _ in range(width)], "b1": [0.1] * width,
-                         "W2": [[0.1] * width], "b2": [0.1]}
-    doc["data"]["inputs"] = [[0.5] * width]
+    doc["network"].update(layers=layers, activations=["sigmoid"] * (len(layers) - 1))
+    doc["parameters"] = {}
+    for l in range(1, len(layers)):
+        doc["parameters"][f"W{l}"] = [[0.1] * layers[l - 1] for _ in range(layers[l])]
+        doc["parameters"][f"b{l}"] = [0.1] * layers[l]
+    doc["data"] = {"inputs": [[0.5] * layers[0]], "targets": [[1.0] * layers[-1]]}
     return yaml.safe_dump(doc)
 
 
-def stepped(steps: int) -> str:
+def stepped(steps: int, examples: int = 1) -> str:
     doc = document()
     doc.pop("randomisation")
     doc["training"]["steps"] = steps
+    doc["data"] = {"inputs": [[0.5, 0.9]] * examples, "targets": [[1.0]] * examples}
     return yaml.safe_dump(doc)
+
+
+def report(label: str, text: str) -> None:
+    print(f"solve, {label}: {timed(lambda: worked_solution(solve(parse_problem(text)))):.1f} s", flush=True)
 
 
 def main() -> None:
@@ -61,12 +70,16 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
     solve(parse_problem(SIGMOID.read_text(encoding="utf-8")))  # warm up imports and caches
-    for width in (2, 4, 8) if args.quick else (2, 4, 8, 12, 16):
-        seconds = timed(lambda: worked_solution(solve(parse_problem(widened(width)))))
-        print(f"solve, layers [{width}, {width}, 1] ({width * width + 2 * width + 1} parameters): {seconds:.1f} s")
-    for steps in (1, 10, 50) if args.quick else (1, 10, 50, 100):
-        seconds = timed(lambda: worked_solution(solve(parse_problem(stepped(steps)))))
-        print(f"solve, {steps} steps: {seconds:.1f} s")
+    for name in dir(limits):
+        if name.startswith("MAX_") and name not in ("MAX_FILE_BYTES", "MAX_YAML_DEPTH"):
+            setattr(limits, name, 10**12)
+    for width in (2, 8, 16) if args.quick else (2, 4, 8, 16, 32, 48):
+        report(f"layers [{width}, {width}, 1] ({width * width + 2 * width + 1} parameters)", layered([width, width, 1]))
+    if not args.quick:
+        report("layers [32, 32, 10] (1,386 parameters)", layered([32, 32, 10]))
+        report("layers [16] * 8 (1,904 parameters)", layered([16] * 8))
+    for steps, examples in ((1, 1), (100, 1), (1, 100)) if args.quick else ((1, 1), (100, 1), (1000, 1), (1, 100), (100, 100)):
+        report(f"{steps} steps of {examples} examples", stepped(steps, examples))
     problem = parse_problem(SIGMOID.read_text(encoding="utf-8"))
     count = 10 if args.quick else 40
     seconds = timed(lambda: solve_variants(problem, 2026, list(range(1, count + 1))))

@@ -8,7 +8,7 @@ with other jobs running), and the README's "Limits" section lists them.
 
 MAX_FILE_BYTES = 1_000_000
 """Problem, answers and roster files. The largest shipped problem is under 3 kB; reading a 1 MB
-problem file (7,000 rows of 20 numbers) takes 2 s."""
+problem file (7,000 rows of 20 numbers) takes 2.2 s."""
 
 MAX_YAML_DEPTH = 50
 """Nesting levels of a YAML file; a problem file needs 4. Checked on the tokens, so that 10,000
@@ -18,33 +18,33 @@ MAX_LAYERS = 8
 """Entries of network.layers (the input layer included); the deepest shipped network has 5."""
 
 MAX_LAYER_SIZE = 32
-"""Neurons in one layer. Solving [w, w, 1] takes 0.5 s at w = 16, 1.0 s at 32, 4.8 s at 48 and
-8.6 s at 64 (it grows as w cubed; [784, 1000, 10] did not finish in 400 s)."""
+"""Neurons in one layer. Solving [w, w, 1] takes 0.3 s at w = 16, 1.6 s at 32, 4.8 s at 48 (it
+grows about as w cubed; [784, 1000, 10] did not finish in 400 s)."""
 
 MAX_PARAMETERS = 1_500
-"""Weights and biases of the whole network: [32, 32, 10] (1,386) solves in 3.8 s, eight layers
-of 16 (1,904) in 3.6 s, and the key of either is a LaTeX file of under 1 MB."""
+"""Weights and biases of the whole network: [32, 32, 10] (1,386) solves in 3.4 s, eight layers
+of 16 (1,904) in 3.4 s, and the key of either is a LaTeX file of under 1 MB."""
 
 MAX_EXAMPLES = 100
-"""Rows of data.inputs: 100 examples of the 2-2-1 problem solve in 0.4 s."""
+"""Rows of data.inputs: one step of 100 examples of the 2-2-1 problem solves in 0.1 s."""
 
 MAX_STEPS = 1_000
 """Training steps (training.steps, or epochs times the steps of one epoch): 1,000 steps of the
-2-2-1 problem solve in 2.9 s."""
+2-2-1 problem solve in 3.9 s."""
 
 MAX_WORK = 100_000
 """Parameters times steps times the examples of a step, the size of the numbers computed and
-verified: 100 steps of a batch of 100 examples of the 2-2-1 problem (90,000) solve in 16 s."""
+verified: 100 steps of a batch of 100 examples of the 2-2-1 problem (90,000) solve in 12 s."""
 
 MAX_DRAWS = 20_000
-"""randomisation.max_draws: a draw that fails the constraints costs 0.66 ms, so a variant whose
-constraints no draw meets gives up after 13 s."""
+"""randomisation.max_draws: a draw that fails the constraints costs 0.4 ms, so a variant whose
+constraints no draw meets gives up after 8 s."""
 
 MAX_GRID_POINTS = 100_000
 """Values between min and max of one randomisation draw (its list is built exactly, as decimals)."""
 
 MAX_VARIANTS = 1_000
-"""--variants, and students of a roster: a variant is drawn and verified in 19 ms; 200 variants
+"""--variants, and students of a roster: a variant is drawn and verified in 6 ms; 200 variants
 compile to exam.pdf and key.pdf in under a minute (benchmarks/exam.py)."""
 
 MAX_TITLE_CHARS = 200
