@@ -27,9 +27,17 @@ def start(*args, tmp: Path) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-@pytest.mark.parametrize("delay", [0.4, 1.0, 2.0])
+def long_problem(tmp: Path) -> Path:
+    """The tanh problem trained for 1,000 steps: a few seconds of work after the imports."""
+    path = tmp / "long.yaml"
+    path.write_text(TANH.read_text(encoding="utf-8").replace("steps: 1\n", "steps: 1000\n"), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("delay", [0.4, 1.0, 2.5])
 def test_ctrl_c_at_any_moment_is_one_line_and_exit_130(tmp_path, delay):
-    process = start("solve", TANH, tmp=tmp_path)
+    problem = long_problem(tmp_path)
+    process = start("solve", problem, tmp=tmp_path)
     time.sleep(delay)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
