@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .derivation import derive as derive_formulas
+from .entry import stop
 from .errors import DeriveError, Interrupted, one_line
 from .exam import documents, exam_blocks, key_blocks, key_json, solve_variants, variant_numbers
 from .files import provenance, with_provenance, write_atomically, write_file, write_run  # noqa: F401 (tests call cli.write_atomically)
@@ -67,6 +68,8 @@ class _Group(click.Group):
         except click.ClickException as err:
             click.echo(f"error: {one_line(err.format_message())}", err=True)
             sys.exit(err.exit_code)
+        except Interrupted as interruption:  # also when started as derive.cli:main
+            stop(interruption)
         sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -30,13 +30,18 @@ def run() -> None:
             main()
         except KeyboardInterrupt:
             raise Interrupted("interrupted", 128 + signal.SIGINT) from None
-    except Interrupted as stop:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        print(f"error: {stop}", file=sys.stderr, flush=True)
-        with contextlib.suppress(OSError):
-            sys.stdout.flush()
-        # The stack has unwound (temporary files removed, threads joined). Exit now: CPython would
-        # turn this exit into death by SIGINT (-2) when a KeyboardInterrupt passed through the
-        # middle of an import.
-        os._exit(stop.exit_code)
+    except Interrupted as interruption:
+        stop(interruption)
+
+
+def stop(interruption: Interrupted) -> None:
+    """Report an interruption in one line and exit with its code, at once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    print(f"error: {interruption}", file=sys.stderr, flush=True)
+    with contextlib.suppress(OSError):
+        sys.stdout.flush()
+    # The stack has unwound (temporary files removed, threads joined). Exit now: CPython would
+    # turn this exit into death by SIGINT (-2) when a KeyboardInterrupt passed through the
+    # middle of an import.
+    os._exit(interruption.exit_code)
