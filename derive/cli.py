@@ -1,4 +1,4 @@
-"""Command line: ``derive solve``, ``formulas``, ``sheet``, ``exam`` and ``check``.
+"""Command line: ``derive solve``, ``formulas``, ``sheet``, ``exam``, ``check``, ``code`` and ``lab``.
 
 The CLI is one of the few places that touch files: it loads the problem, runs the pipeline and
 writes outputs atomically (a temporary file moved into place), so a failure never leaves a
@@ -33,6 +33,7 @@ from .marking import mark
 from .quantities import answers_template
 from .terminal import formula_listing, worked_solution
 from .pdf import Engine, build_sheet, compile_joined
+from .codegen import Framework, code_script
 
 
 class _Group(click.Group):
@@ -169,3 +170,22 @@ def _progress() -> Progress:
     console = Console(stderr=True)
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=console, disable=not console.is_terminal, transient=False)
+
+
+@main.command()
+@click.argument("problem_file", type=click.Path(path_type=Path))
+@click.option("--framework", type=click.Choice([f.value for f in Framework]), required=True,
+              help="numpy (from scratch), pytorch (autograd) or keras.")
+@click.option("--exercise", is_flag=True, help="NumPy only: leave the backward pass to the student, with TODOs naming the formulas.")
+@click.option("--output", "-o", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the script to this file (default: print it).")
+def code(problem_file: Path, framework: str, exercise: bool, out_file: Path | None) -> None:
+    """Write PROBLEM_FILE as a standalone NumPy, PyTorch or Keras script that prints the verified key's numbers."""
+    if exercise and framework != Framework.NUMPY.value:
+        raise click.UsageError("--exercise goes with --framework numpy only")
+    script = code_script(solve_problem(load_problem(problem_file)), framework, exercise)
+    if out_file is None:
+        click.echo(script, nl=False)
+        return
+    write_atomically(out_file, script)
+    click.echo(f"written: {out_file}", err=True)

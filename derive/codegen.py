@@ -8,6 +8,7 @@ layout. Pure: text in, text out; the CLI writes the file.
 
 from __future__ import annotations
 
+import textwrap
 from enum import Enum
 from typing import Any
 
@@ -96,7 +97,16 @@ def script_context(problem: Problem, framework: Framework, exercise: bool) -> di
         "batch_comment": "  # the full batch" if training.batch_size is None else "",
         "l2": repr(float(training.l2)),
         "l2_on": training.l2 != 0,
+        "activation_code": {name: _activation_code(name, framework) for name in network.activations},
+        "keras_note_lines": textwrap.wrap(LOSSES[network.loss].keras_note, 94),
+        "parameter_kinds": '("W", "b")' if network.bias else '("W",)',
     }
+
+
+def _activation_code(name: str, framework: Framework) -> str:
+    """How a script applies the activation: an expression of z (PyTorch) or Dense's activation= (Keras)."""
+    entry = ACTIVATIONS[name]
+    return {Framework.PYTORCH: entry.torch_code, Framework.KERAS: entry.keras_code}.get(framework, entry.numpy_code)
 
 
 def _code_forms(network: Network) -> dict[str, Any]:

@@ -234,7 +234,7 @@ LOSSES: dict[str, Loss] = {
             torch_code='0.5 * ((Y - A) ** 2).sum(dim=1)',
             keras_builtin='',
             keras_code='0.5 * keras.ops.sum(keras.ops.square(y_true - y_pred), axis=-1)',
-            keras_note="Keras' built-in MeanSquaredError is the mean over the outputs of (y - y_hat)^2, without the 1/2. This problem's loss is 1/2 sum_k (y_k - y_hat_k)^2, so the script defines it as a custom loss; it also prints what Keras' MSE would give for the same prediction.",
+            keras_note="Keras' built-in MeanSquaredError is the mean over the outputs of (y - y_hat)^2, without the 1/2. This problem's loss is 1/2 sum_k (y_k - y_hat_k)^2, so the script defines it as a custom loss (with Keras' MSE the loss would be 2/n times as large, n outputs, and so would every gradient).",
         ),
         Loss(
             name="mse",
