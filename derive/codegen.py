@@ -31,7 +31,7 @@ class Framework(str, Enum):
 _TITLES = {
     Framework.NUMPY: "the problem in NumPy, from scratch",
     Framework.PYTORCH: "the problem in PyTorch (autograd, float64)",
-    Framework.KERAS: "the problem in Keras (float64)",
+    Framework.KERAS: "the problem in Keras",
 }
 
 _ENVIRONMENT = jinja2.Environment(
@@ -98,7 +98,7 @@ def script_context(problem: Problem, framework: Framework, exercise: bool) -> di
         "l2": repr(float(training.l2)),
         "l2_on": training.l2 != 0,
         "activation_code": {name: _activation_code(name, framework) for name in network.activations},
-        "keras_note_lines": textwrap.wrap(LOSSES[network.loss].keras_note, 94),
+        "keras_note_lines": textwrap.wrap("The loss convention: " + LOSSES[network.loss].keras_note, 94),
         "parameter_kinds": '("W", "b")' if network.bias else '("W",)',
     }
 
