@@ -34,6 +34,10 @@ from .quantities import answers_template
 from .terminal import formula_listing, worked_solution
 from .pdf import Engine, build_sheet, compile_joined
 from .codegen import Framework, code_script
+from .lab import run_lab, torch_module
+from .lab_loader import load_dataset, load_lab
+from .lab_report import agreement_text, figures as lab_figures, report_tex, results_json
+from .pdf import compile_pdf
 
 
 class _Group(click.Group):
@@ -189,3 +193,26 @@ def code(problem_file: Path, framework: str, exercise: bool, out_file: Path | No
         return
     write_atomically(out_file, script)
     click.echo(f"written: {out_file}", err=True)
+
+
+@main.command()
+@click.argument("lab_file", type=click.Path(path_type=Path))
+@click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: output/<lab name>/).")
+@click.option("--tex-only", is_flag=True, help="Write report.tex (and the figures and results.json) without compiling the PDF.")
+def lab(lab_file: Path, out_dir: Path | None, tex_only: bool) -> None:
+    """Train LAB_FILE's network on its dataset with the generated NumPy code and with PyTorch; write a report."""
+    spec = load_lab(lab_file)
+    engine = None if tex_only else Engine.find()  # before the training: no engine, no wasted minutes
+    dataset = load_dataset(spec.dataset)
+    out_dir = out_dir if out_dir is not None else Path("output") / Path(lab_file).stem
+    with _progress() as bar:
+        task = bar.add_task("epochs (NumPy and PyTorch)", total=spec.epochs)
+        result = run_lab(spec, dataset, torch_module(), progress=lambda: bar.advance(task))
+    files: dict[str, str | bytes] = {**lab_figures(result), "report.tex": report_tex(result), "results.json": results_json(result)}
+    if engine is not None:
+        assets = {name: content for name, content in files.items() if name.endswith(".png")}
+        files["report.pdf"] = compile_pdf(files["report.tex"], "report", engine, assets)
+    click.echo(agreement_text(result))
+    for path in write_folder_atomically(out_dir, files):
+        click.echo(f"written: {path}")

@@ -12,10 +12,8 @@ import textwrap
 from enum import Enum
 from typing import Any
 
-import jinja2
-
 from .registry import ACTIVATIONS, LOSSES
-from .sheet import TEMPLATES
+from .sheet import environment
 from .spec import Network, Problem
 from .verify import VerifiedSolution, require_verified
 
@@ -34,16 +32,13 @@ _TITLES = {
     Framework.KERAS: "the problem in Keras",
 }
 
-_ENVIRONMENT = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(TEMPLATES / "code")),
-    block_start_string="<%", block_end_string="%>",
-    variable_start_string="<<", variable_end_string=">>",
-    comment_start_string="<#", comment_end_string="#>",
-    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-    undefined=jinja2.StrictUndefined, autoescape=False,
-)
-_ENVIRONMENT.filters["sentence"] = lambda text: text[:1].upper() + text[1:]
-_ENVIRONMENT.filters["plural"] = lambda count, word: f"{count} {word}" + ("" if count == 1 else "s")
+# The sheets' Jinja2 set-up (same delimiters, undefined names are errors) with two filters for prose.
+_ENVIRONMENT = environment().overlay()
+_ENVIRONMENT.filters = {
+    **_ENVIRONMENT.filters,
+    "sentence": lambda text: text[:1].upper() + text[1:],
+    "plural": lambda count, word: f"{count} {word}" + ("" if count == 1 else "s"),
+}
 
 
 def code_script(verified: VerifiedSolution, framework: Framework | str, exercise: bool = False) -> str:
@@ -53,14 +48,14 @@ def code_script(verified: VerifiedSolution, framework: Framework | str, exercise
     if exercise and framework is not Framework.NUMPY:
         raise ValueError("only the NumPy script has an exercise version")
     context = script_context(problem, framework, exercise)
-    return _ENVIRONMENT.get_template(f"{framework.value}.py.j2").render(**context)
+    return _ENVIRONMENT.get_template(f"code/{framework.value}.py.j2").render(**context)
 
 
 def numpy_model_source(network: Network) -> str:
     """The generated NumPy implementation alone (activations, loss, Layer, Network) for
     ``network``, as the NumPy script holds it; ``derive lab`` trains with it."""
     context = {**_code_forms(network), "exercise": False, "bias": network.bias}
-    return "import numpy as np\n\n" + _ENVIRONMENT.get_template("numpy_model.py.j2").render(**context)
+    return "import numpy as np\n\n" + _ENVIRONMENT.get_template("code/numpy_model.py.j2").render(**context)
 
 
 def script_context(problem: Problem, framework: Framework, exercise: bool) -> dict[str, Any]:
