@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, ValidationError
 
-from .errors import ProblemError
+from .errors import DeriveError, ProblemError
 from .loader import _RawNetwork, _Strict, _check_network, _describe, _field_path, read_text, read_yaml
 from .registry import ACTIVATIONS
 from .spec import Lab
@@ -134,7 +134,7 @@ def load_dataset(name: str) -> Dataset:
     try:
         from sklearn.datasets import load_digits
     except ImportError:
-        raise ProblemError(name, "dataset", "scikit-learn is needed for the digits dataset: pip install 'derive[lab]'") from None
+        raise DeriveError("scikit-learn is needed for the digits dataset: pip install 'derive[lab]'") from None
     digits = load_digits()
     return Dataset(name, DATASETS[name].description, digits.data.astype(float) / 16.0, digits.target.astype(int),
                    digits.images.astype(float), DATASETS[name].classes)

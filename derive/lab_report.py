@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import DeriveError
 from .lab import AGREEMENT, LabResult
 from .sheet import environment, escape
 
@@ -24,8 +25,10 @@ _FLOOR = 1e-18  # a difference of exactly 0 is drawn here on the log axis
 
 def figures(result: LabResult) -> dict[str, bytes]:
     """Every figure of the report as PNG bytes, by file name."""
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:
+        raise DeriveError("matplotlib is needed for the lab's figures: pip install 'derive[lab]'") from None
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
