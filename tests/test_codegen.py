@@ -232,3 +232,57 @@ def test_cli_prints_the_script_without_output_file():
 def test_cli_exercise_only_for_numpy():
     result = CliRunner().invoke(main, ["code", "problems/sgd-tanh-hidden.yaml", "--framework", "keras", "--exercise"])
     assert result.exit_code == 2 and "--exercise" in result.output
+
+
+# Networks no shipped problem has: no biases, wrap-around batches, leaky ReLU, an identity output,
+# L2 on steps of 2 examples out of 3, and a forward pass only.
+NO_BIAS_WRAPPING = """\
+title: No biases, batches of 2 wrapping around
+network: {layers: [3, 4, 2], activations: [leaky_relu, identity], loss: mse, bias: false}
+parameters:
+  W1: [[0.1, -0.2, 0.3], [-0.4, 0.5, 0.1], [0.2, 0.2, -0.3], [-0.1, -0.3, 0.4]]
+  W2: [[0.3, -0.1, 0.2, 0.5], [-0.2, 0.4, -0.3, 0.1]]
+data:
+  inputs: [[0.5, -1.0, 0.2], [1.0, 0.3, -0.5], [-0.4, 0.8, 0.9]]
+  targets: [[0.1, 0.9], [0.5, -0.2], [0.3, 0.4]]
+training: {learning_rate: 0.3, steps: 4, batch: 2, l2: 0.2}
+"""
+FORWARD_ONLY = """\
+title: Forward pass only
+network: {layers: [2, 2, 1], activations: [tanh, sigmoid], loss: half_mse}
+parameters: {W1: [[0.2, -0.1], [0.4, 0.3]], b1: [0.1, -0.1], W2: [[0.5, -0.6]], b2: [0.2]}
+data: {inputs: [[0.5, 0.9], [1.0, -1.0]], targets: [[1.0], [0.0]]}
+training: {learning_rate: 0.5, steps: 0}
+"""
+
+
+@pytest.mark.parametrize("framework", ["numpy", "exercise", "pytorch", "keras"])
+def test_scripts_without_biases_and_with_wrapping_batches(framework, tmp_path):
+    if framework in ("pytorch", "keras"):
+        _require("torch")
+    if framework == "keras":
+        _require("keras")
+    path = tmp_path / "no-bias.yaml"
+    path.write_text(NO_BIAS_WRAPPING, encoding="utf-8")
+    verified = solve(load_problem(path))
+    key = answer_key(verified)
+    if framework == "exercise":
+        script = complete_exercise(code_script(verified, "numpy", exercise=True))
+    else:
+        script = code_script(verified, framework)
+    printed = parse_output(run_script(script, tmp_path))
+    assert printed[(2, "examples")] == [3, 1]  # step 2 wraps around to the first example
+    tolerance = (KERAS_RTOL, KERAS_ATOL) if framework == "keras" else (RTOL, ATOL)
+    assert_matches_key(printed, key, *tolerance)
+
+
+@pytest.mark.parametrize("framework", ["numpy", "pytorch"])
+def test_forward_only_script_prints_the_loss(framework, tmp_path):
+    if framework == "pytorch":
+        _require("torch")
+    path = tmp_path / "forward.yaml"
+    path.write_text(FORWARD_ONLY, encoding="utf-8")
+    verified = solve(load_problem(path))
+    printed = parse_output(run_script(code_script(verified, framework), tmp_path))
+    assert set(printed) == {(None, "J")}
+    np.testing.assert_allclose(printed[(None, "J")], answer_key(verified)["steps"][0]["loss"], rtol=RTOL)
