@@ -77,6 +77,8 @@ def script_context(problem: Problem, framework: Framework, exercise: bool) -> di
         "layers": [
             {"index": l, "inputs": network.layers[l - 1], "neurons": network.layers[l],
              "activation": network.activations[l - 1],
+             # an activation without a derivative (the step) serves forward-only problems
+             "backward": f"{network.activations[l - 1]}_backward" if ACTIVATIONS[network.activations[l - 1]].differentiable else "None",
              "W": _literal(problem.weights[l - 1]), "b": _literal(problem.biases[l - 1])}
             for l in range(1, network.depth + 1)
         ],

@@ -87,7 +87,7 @@ def numpy_network(network: Network, weights, biases, l2: float):
     """The generated NumPy implementation (the NumPy script's own classes) built with these weights."""
     namespace: dict[str, Any] = {}
     exec(compile(numpy_model_source(network), "<derive: generated NumPy implementation>", "exec"), namespace)  # noqa: S102
-    layers = [namespace["Layer"](W, b, namespace[name], namespace[f"{name}_backward"])
+    layers = [namespace["Layer"](W, b, namespace[name], namespace.get(f"{name}_backward"))
               for W, b, name in zip(weights, biases, network.activations)]
     return namespace["Network"](layers, l2=l2)
 

@@ -286,3 +286,28 @@ def test_forward_only_script_prints_the_loss(framework, tmp_path):
     printed = parse_output(run_script(code_script(verified, framework), tmp_path))
     assert set(printed) == {(None, "J")}
     np.testing.assert_allclose(printed[(None, "J")], answer_key(verified)["steps"][0]["loss"], rtol=RTOL)
+
+
+@pytest.mark.parametrize("framework", ["numpy", "pytorch", "keras"])
+def test_step_activation_forward_only(framework, tmp_path):
+    """The step has no derivative: its scripts only run the forward pass."""
+    if framework != "numpy":
+        _require("torch")
+    if framework == "keras":
+        _require("keras")
+    path = tmp_path / "step.yaml"
+    # (no z near the step's jump: Keras' float32 could land on the other side of it)
+    step = FORWARD_ONLY.replace("[tanh, sigmoid]", "[step, sigmoid]").replace("[1.0, -1.0]", "[1.0, -0.5]")
+    path.write_text(step, encoding="utf-8")
+    verified = solve(load_problem(path))
+    printed = parse_output(run_script(code_script(verified, framework), tmp_path))
+    tolerance = KERAS_RTOL if framework == "keras" else RTOL
+    np.testing.assert_allclose(printed[(None, "J")], answer_key(verified)["steps"][0]["loss"], rtol=tolerance)
+
+
+def test_cli_bad_problem_file_is_exit_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(FORWARD_ONLY.replace("loss: half_mse", "loss: half_mes"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["code", str(bad), "--framework", "numpy", "-o", str(tmp_path / "x.py")])
+    assert result.exit_code == 2 and f"{bad}: network.loss: unknown loss" in result.output
+    assert not (tmp_path / "x.py").exists()
