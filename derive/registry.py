@@ -3,8 +3,9 @@
 Every entry keeps, side by side, the SymPy form (the symbolic stages differentiate it; no
 derivative is written by hand for them), the NumPy form and a hand-written NumPy backward rule
 (used only by the independent reference implementation, so the verification does not reuse
-the symbolic path) and its LaTeX name. Adding an activation such as GELU means adding one
-entry to ``ACTIVATIONS``.
+the symbolic path) and its LaTeX name, and the source text of its NumPy, PyTorch and Keras forms
+that the generated scripts of `derive code` and `derive lab` are made of. Adding an activation
+such as GELU means adding one entry to ``ACTIVATIONS``.
 
 Conventions
 -----------
@@ -115,10 +116,10 @@ ACTIVATIONS: dict[str, Activation] = {
             numpy=_sigmoid_np,
             numpy_backward=lambda z, a, g: g * a * (1.0 - a),
             inverse=lambda a: sp.log(a / (1 - a)),
-            numpy_code='1.0 / (1.0 + np.exp(-z))',
-            numpy_backward_code='grad_a * a * (1.0 - a)',
+            numpy_code="1.0 / (1.0 + np.exp(-z))",
+            numpy_backward_code="grad_a * a * (1.0 - a)",
             derivative_text="sigmoid'(z) = a (1 - a)",
-            torch_code='torch.sigmoid(z)',
+            torch_code="torch.sigmoid(z)",
             keras_code='"sigmoid"',
         ),
         Activation(
@@ -129,10 +130,10 @@ ACTIVATIONS: dict[str, Activation] = {
             numpy=np.tanh,
             numpy_backward=lambda z, a, g: g * (1.0 - a**2),
             inverse=sp.atanh,
-            numpy_code='np.tanh(z)',
-            numpy_backward_code='grad_a * (1.0 - a**2)',
+            numpy_code="np.tanh(z)",
+            numpy_backward_code="grad_a * (1.0 - a**2)",
             derivative_text="tanh'(z) = 1 - a^2",
-            torch_code='torch.tanh(z)',
+            torch_code="torch.tanh(z)",
             keras_code='"tanh"',
         ),
         Activation(
@@ -144,10 +145,10 @@ ACTIVATIONS: dict[str, Activation] = {
             numpy_backward=lambda z, a, g: g * (z > 0),
             kink=0.0,
             kink_convention="ReLU'(0) is taken as 0 (the left derivative, as in PyTorch)",
-            numpy_code='np.where(z > 0, z, 0.0)',
-            numpy_backward_code='grad_a * (z > 0)',
+            numpy_code="np.where(z > 0, z, 0.0)",
+            numpy_backward_code="grad_a * (z > 0)",
             derivative_text="relu'(z) = 1 where z > 0, else 0 (also at z = 0)",
-            torch_code='torch.relu(z)',
+            torch_code="torch.relu(z)",
             keras_code='"relu"',
         ),
         Activation(
@@ -173,10 +174,10 @@ ACTIVATIONS: dict[str, Activation] = {
             numpy=lambda z: z.copy(),
             numpy_backward=lambda z, a, g: g,
             inverse=lambda a: a,
-            numpy_code='z',
-            numpy_backward_code='grad_a',
+            numpy_code="z",
+            numpy_backward_code="grad_a",
             derivative_text="identity'(z) = 1",
-            torch_code='z',
+            torch_code="z",
             keras_code='"linear"',
         ),
         Activation(
@@ -191,10 +192,13 @@ ACTIVATIONS: dict[str, Activation] = {
             inverse=sp.log,
             elementwise=False,
             output_only=True,
-            numpy_code='np.exp(z - z.max(axis=1, keepdims=True)) / np.exp(z - z.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True)',
-            numpy_backward_code='a * (grad_a - (grad_a * a).sum(axis=1, keepdims=True))',
-            derivative_text='softmax Jacobian-vector product: a * (grad_a - sum_k grad_a_k a_k)',
-            torch_code='torch.softmax(z, dim=1)',
+            numpy_code=(
+                "np.exp(z - z.max(axis=1, keepdims=True)) / np.exp(z - z.max(axis=1, "
+                "keepdims=True)).sum(axis=1, keepdims=True)"
+            ),
+            numpy_backward_code="a * (grad_a - (grad_a * a).sum(axis=1, keepdims=True))",
+            derivative_text="softmax Jacobian-vector product: a * (grad_a - sum_k grad_a_k a_k)",
+            torch_code="torch.softmax(z, dim=1)",
             keras_code='"softmax"',
         ),
         Activation(
@@ -204,11 +208,11 @@ ACTIVATIONS: dict[str, Activation] = {
             sympy=_elementwise(lambda z: sp.Piecewise((1, z >= 0), (0, True))),
             numpy=lambda z: np.where(z >= 0, 1.0, 0.0),
             numpy_backward=None,
-            numpy_code='np.where(z >= 0, 1.0, 0.0)',
-            numpy_backward_code='',
-            derivative_text='',
-            torch_code='(z >= 0).to(z.dtype)',
-            keras_code='lambda z: keras.ops.cast(z >= 0, z.dtype)',
+            numpy_code="np.where(z >= 0, 1.0, 0.0)",
+            numpy_backward_code="",
+            derivative_text="",
+            torch_code="(z >= 0).to(z.dtype)",
+            keras_code="lambda z: keras.ops.cast(z >= 0, z.dtype)",
         ),
     ]
 }
@@ -229,12 +233,17 @@ LOSSES: dict[str, Loss] = {
             sympy=lambda a, y: sp.Rational(1, 2) * sp.Add(*[(yk - ak) ** 2 for ak, yk in zip(a, y)]),
             numpy=lambda A, Y: 0.5 * ((Y - A) ** 2).sum(axis=1),
             numpy_grad=lambda A, Y: A - Y,
-            numpy_code='0.5 * ((Y - A) ** 2).sum(axis=1)',
-            numpy_grad_code='A - Y',
-            torch_code='0.5 * ((Y - A) ** 2).sum(dim=1)',
-            keras_builtin='',
-            keras_code='0.5 * keras.ops.sum(keras.ops.square(y_true - y_pred), axis=-1)',
-            keras_note="Keras' built-in MeanSquaredError is the mean over the outputs of (y - y_hat)^2, without the 1/2. This problem's loss is 1/2 sum_k (y_k - y_hat_k)^2, so the script defines it as a custom loss (with Keras' MSE the loss would be 2/n times as large, n outputs, and so would every gradient).",
+            numpy_code="0.5 * ((Y - A) ** 2).sum(axis=1)",
+            numpy_grad_code="A - Y",
+            torch_code="0.5 * ((Y - A) ** 2).sum(dim=1)",
+            keras_builtin="",
+            keras_code="0.5 * keras.ops.sum(keras.ops.square(y_true - y_pred), axis=-1)",
+            keras_note=(
+                "Keras' built-in MeanSquaredError is the mean over the outputs of (y - y_hat)^2, without "
+                "the 1/2. This problem's loss is 1/2 sum_k (y_k - y_hat_k)^2, so the script defines it as"
+                " a custom loss (with Keras' MSE the loss would be 2/n times as large, n outputs, and so "
+                "would every gradient)."
+            ),
         ),
         Loss(
             name="mse",
@@ -243,12 +252,16 @@ LOSSES: dict[str, Loss] = {
             sympy=lambda a, y: sp.Add(*[(yk - ak) ** 2 for ak, yk in zip(a, y)]) / len(a),
             numpy=lambda A, Y: ((Y - A) ** 2).mean(axis=1),
             numpy_grad=lambda A, Y: 2.0 * (A - Y) / A.shape[1],
-            numpy_code='((Y - A) ** 2).mean(axis=1)',
-            numpy_grad_code='2.0 * (A - Y) / A.shape[1]',
-            torch_code='((Y - A) ** 2).mean(dim=1)',
-            keras_builtin='keras.losses.MeanSquaredError()',
-            keras_code='',
-            keras_note="This problem's loss is Keras' own MeanSquaredError: the mean over the outputs of (y - y_hat)^2, without the 1/2 of the textbook 1/2 sum_k (y_k - y_hat_k)^2, so its gradients are 2/n times those of the 1/2 squared error (n outputs).",
+            numpy_code="((Y - A) ** 2).mean(axis=1)",
+            numpy_grad_code="2.0 * (A - Y) / A.shape[1]",
+            torch_code="((Y - A) ** 2).mean(dim=1)",
+            keras_builtin="keras.losses.MeanSquaredError()",
+            keras_code="",
+            keras_note=(
+                "This problem's loss is Keras' own MeanSquaredError: the mean over the outputs of (y - "
+                "y_hat)^2, without the 1/2 of the textbook 1/2 sum_k (y_k - y_hat_k)^2, so its gradients "
+                "are 2/n times those of the 1/2 squared error (n outputs)."
+            ),
         ),
         Loss(
             name="bce",
@@ -261,12 +274,19 @@ LOSSES: dict[str, Loss] = {
             numpy_grad=lambda A, Y: (A - Y) / (A * (1 - A)),
             output_activations=("sigmoid",),
             targets_in_unit_interval=True,
-            numpy_code='-(Y * np.log(A) + (1 - Y) * np.log(1 - A)).sum(axis=1)',
-            numpy_grad_code='(A - Y) / (A * (1 - A))',
-            torch_code='-(Y * torch.log(A) + (1 - Y) * torch.log(1 - A)).sum(dim=1)',
-            keras_builtin='',
-            keras_code='-keras.ops.sum(y_true * keras.ops.log(y_pred) + (1 - y_true) * keras.ops.log(1 - y_pred), axis=-1)',
-            keras_note="Keras' built-in BinaryCrossentropy averages over the outputs and clips predictions to [1e-7, 1 - 1e-7]; this problem's loss sums over the output neurons (Ng's cost) without clipping, so the script defines it as a custom loss.",
+            numpy_code="-(Y * np.log(A) + (1 - Y) * np.log(1 - A)).sum(axis=1)",
+            numpy_grad_code="(A - Y) / (A * (1 - A))",
+            torch_code="-(Y * torch.log(A) + (1 - Y) * torch.log(1 - A)).sum(dim=1)",
+            keras_builtin="",
+            keras_code=(
+                "-keras.ops.sum(y_true * keras.ops.log(y_pred) + (1 - y_true) * keras.ops.log(1 - "
+                "y_pred), axis=-1)"
+            ),
+            keras_note=(
+                "Keras' built-in BinaryCrossentropy averages over the outputs and clips predictions to "
+                "[1e-7, 1 - 1e-7]; this problem's loss sums over the output neurons (Ng's cost) without "
+                "clipping, so the script defines it as a custom loss."
+            ),
         ),
         Loss(
             name="cross_entropy",
@@ -278,12 +298,16 @@ LOSSES: dict[str, Loss] = {
             output_activations=("softmax",),
             targets_in_unit_interval=True,
             targets_sum_to_one=True,
-            numpy_code='-(Y * np.log(A)).sum(axis=1)',
-            numpy_grad_code='-Y / A',
-            torch_code='-(Y * torch.log(A)).sum(dim=1)',
-            keras_builtin='',
-            keras_code='-keras.ops.sum(y_true * keras.ops.log(y_pred), axis=-1)',
-            keras_note="Keras' built-in CategoricalCrossentropy rescales the predictions to sum to 1 and clips them to [1e-7, 1 - 1e-7]; the script writes -sum_k y_k log y_hat_k itself so that nothing is clipped.",
+            numpy_code="-(Y * np.log(A)).sum(axis=1)",
+            numpy_grad_code="-Y / A",
+            torch_code="-(Y * torch.log(A)).sum(dim=1)",
+            keras_builtin="",
+            keras_code="-keras.ops.sum(y_true * keras.ops.log(y_pred), axis=-1)",
+            keras_note=(
+                "Keras' built-in CategoricalCrossentropy rescales the predictions to sum to 1 and clips "
+                "them to [1e-7, 1 - 1e-7]; the script writes -sum_k y_k log y_hat_k itself so that "
+                "nothing is clipped."
+            ),
         ),
     ]
 }
