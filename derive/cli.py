@@ -206,9 +206,10 @@ def lab(lab_file: Path, out_dir: Path | None, tex_only: bool) -> None:
     engine = None if tex_only else Engine.find()  # before the training: no engine, no wasted minutes
     dataset = load_dataset(spec.dataset)
     out_dir = out_dir if out_dir is not None else Path("output") / Path(lab_file).stem
+    torch = torch_module()
     with _progress() as bar:
-        task = bar.add_task("epochs (NumPy and PyTorch)", total=spec.epochs)
-        result = run_lab(spec, dataset, torch_module(), progress=lambda: bar.advance(task))
+        task = bar.add_task("epochs (NumPy and PyTorch)" if torch else "epochs (NumPy; PyTorch is not installed)", total=spec.epochs)
+        result = run_lab(spec, dataset, torch, progress=lambda: bar.advance(task))
     files: dict[str, str | bytes] = {**lab_figures(result), "report.tex": report_tex(result), "results.json": results_json(result)}
     if engine is not None:
         assets = {name: content for name, content in files.items() if name.endswith(".png")}
