@@ -17,19 +17,23 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from . import tree
 from .derivation import A, Z, Derivation, activation_rule
-from .printing import latex, number
+from .notation import NIELSEN
 from .registry import ACTIVATIONS
 from .spec import Problem
+
+N = NIELSEN
 
 
 @dataclass(frozen=True)
 class Factor:
-    """One local derivative: its Leibniz symbol, its derived formula, its value."""
+    """One local derivative: its Leibniz symbol, its derived formula, the formula with the
+    numbers (trees, printed by :mod:`derive.printing`), its value."""
 
-    partial: str  # LaTeX, e.g. \frac{\partial L}{\partial a^{(2)}_{1}}
-    formula: str  # LaTeX of the derived expression in the network's symbols
-    substituted: str  # LaTeX of the expression with the numbers
+    partial: tree.Node  # e.g. dL/da^(2)_1
+    formula: tree.Node  # the derived expression in the network's symbols
+    substituted: tree.Node  # the expression with the numbers
     value: float
 
 
@@ -44,8 +48,8 @@ class ChainRule:
     factors: tuple[Factor, ...]
 
     @property
-    def symbol(self) -> str:
-        return rf"\frac{{\partial L}}{{\partial w^{{({self.layer})}}_{{{self.row}{self.col}}}}}"
+    def symbol(self) -> tree.Name:
+        return _partial(tree.Name("L", "L"), _name(N.w, self.layer, self.row, self.col))
 
     @property
     def value(self) -> float:
@@ -67,16 +71,13 @@ def chain_rules(problem: Problem, derivation: Derivation, z: list, a: list, delt
     return tuple(rules)
 
 
-def _partial(top: str, bottom: str) -> str:
-    return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
+def _name(block, *args) -> tree.Name:
+    """A symbol spelled by one of the notation's building blocks, in LaTeX and in text."""
+    return tree.Name(block(*args, form="latex"), block(*args, form="text"))
 
 
-def _a(layer: int, j: int | str) -> str:
-    return f"x_{{{j}}}" if layer == 0 else f"a^{{({layer})}}_{{{j}}}"
-
-
-def _z(layer: int, j: int | str) -> str:
-    return f"z^{{({layer})}}_{{{j}}}"
+def _partial(top: tree.Name, bottom: tree.Name) -> tree.Name:
+    return tree.Name(N.d_dx(top.latex, bottom.latex), N.d_dx(top.text, bottom.text, form="text"))
 
 
 class _Chain:
@@ -89,48 +90,50 @@ class _Chain:
         self.y = np.array(problem.targets[example], dtype=float)
         self.d = problem.answers.decimals
 
-    def n(self, value: float) -> str:
-        return number(value, self.d)
+    def n(self, value: float) -> tree.Num:
+        return tree.Num(float(value), self.d)
+
+    def shown(self, expr: sp.Expr, values: dict) -> tree.Formula:
+        """``expr`` with the numbers ``values`` in place of its symbols."""
+        return tree.formula(expr, {s: self.n(v) for s, v in values.items()})
 
     def activation_value(self, layer: int, j: int) -> float:
         return float(self.x[j - 1]) if layer == 0 else float(self.a[layer - 1][j - 1])
+
+    def factor(self, partial: tree.Name, expr: sp.Expr, names: dict, values: dict) -> Factor:
+        return Factor(partial, tree.formula(expr, names), self.shown(expr, values), _evaluate(expr, values))
 
     def output_factors(self) -> tuple[Factor, ...]:
         """dL/da^(L)_1 and da^(L)_1/dz^(L)_1, or dL/dz^(L)_1 for a softmax output."""
         L = self.problem.network.depth
         out = self.derivation.output
-        names = {**{s: _a(L, k + 1) for k, s in enumerate(out.a)},
-                 **{s: f"y_{{{k + 1}}}" for k, s in enumerate(out.y)},
-                 **{s: _z(L, k + 1) for k, s in enumerate(out.z)}}
+        names = {**{s: _name(N.node, L, k + 1) for k, s in enumerate(out.a)},
+                 **{s: _name(N.y, k + 1) for k, s in enumerate(out.y)},
+                 **{s: _name(N.z, L, k + 1) for k, s in enumerate(out.z)}}
         values = {**dict(zip(out.a, self.a[L - 1])), **dict(zip(out.y, self.y)), **dict(zip(out.z, self.z[L - 1]))}
-        shown = {s: self.n(v) for s, v in values.items()}
+        loss = tree.Name("L", "L")
         if not ACTIVATIONS[self.problem.network.activations[-1]].elementwise:
             # Softmax couples the outputs: dL/dz_1 = sum_k dL/da_k da_k/dz_1 is one factor, shown
             # in the form SymPy simplified it to (a_1 - y_1 for cross-entropy).
-            expr = out.delta[0]
-            return (Factor(_partial("L", _z(L, 1)), latex(expr, names), latex(expr, shown), _evaluate(expr, values)),)
-        dL_da = out.dL_da[0]
-        return (
-            Factor(_partial("L", _a(L, 1)), latex(dL_da, names), latex(dL_da, shown), _evaluate(dL_da, values)),
-            self.da_dz(L, 1),
-        )
+            return (self.factor(_partial(loss, _name(N.z, L, 1)), out.delta[0], names, values),)
+        return (self.factor(_partial(loss, _name(N.node, L, 1)), out.dL_da[0], names, values), self.da_dz(L, 1))
 
     def da_dz(self, layer: int, j: int) -> Factor:
-        rule = activation_rule(self.problem.network.activations[layer - 1])
-        expr = rule.derivative
-        names = {A: _a(layer, j), Z: _z(layer, j)}
+        expr = activation_rule(self.problem.network.activations[layer - 1]).derivative
+        a, z = _name(N.node, layer, j), _name(N.z, layer, j)
         values = {A: float(self.a[layer - 1][j - 1]), Z: float(self.z[layer - 1][j - 1])}
         value = _evaluate(expr, values)
-        shown = self.n(value) if isinstance(expr, sp.Piecewise) else latex(expr, {s: self.n(v) for s, v in values.items()})
-        return Factor(_partial(_a(layer, j), _z(layer, j)), latex(expr, names), shown, value)
+        shown = self.n(value) if isinstance(expr, sp.Piecewise) else self.shown(expr, values)
+        return Factor(_partial(a, z), tree.formula(expr, {A: a, Z: z}), shown, value)
 
     def dz_dw(self, layer: int) -> Factor:
         """dz_1/dw_11 = a^(l-1)_1, read off SymPy's derivative of z = W a + b."""
         w, a_prev, b = sp.symbols("w a_prev b")
         expr = sp.diff(w * a_prev + b, w)
         value = self.activation_value(layer - 1, 1)
-        return Factor(_partial(_z(layer, 1), f"w^{{({layer})}}_{{11}}"),
-                      latex(expr, {a_prev: _a(layer - 1, 1)}), latex(expr, {a_prev: self.n(value)}), value)
+        partial = _partial(_name(N.z, layer, 1), _name(N.w, layer, 1, 1))
+        return Factor(partial, tree.formula(expr, {a_prev: _name(N.node, layer - 1, 1)}),
+                      self.shown(expr, {a_prev: value}), value)
 
     def upstream_factors(self) -> tuple[Factor, ...]:
         """dL/da^(L-1)_1: three factors for one elementwise output neuron, else the delta sum."""
@@ -140,15 +143,17 @@ class _Chain:
         w, a_prev, b = sp.symbols("w a_prev b")
         dz_da = sp.diff(w * a_prev + b, a_prev)  # = w
         if net.layers[-1] == 1 and ACTIVATIONS[net.activations[-1]].elementwise:
-            link = Factor(_partial(_z(L, 1), _a(L - 1, 1)), latex(dz_da, {w: f"w^{{({L})}}_{{11}}"}),
-                          latex(dz_da, {w: self.n(W[0, 0])}), float(W[0, 0]))
+            link = self.factor(_partial(_name(N.z, L, 1), _name(N.node, L - 1, 1)), dz_da,
+                               {w: _name(N.w, L, 1, 1)}, {w: float(W[0, 0])})
             return (*self.output_factors(), link)
-        deltas = self.delta[L - 1]
-        terms = [rf"\delta^{{({L})}}_{{{k + 1}}} w^{{({L})}}_{{{k + 1}1}}" for k in range(W.shape[0])]
-        numbers = [rf"{self.n(deltas[k])} \cdot {self.n(W[k, 0])}" for k in range(W.shape[0])]
-        value = float(sum(deltas[k] * W[k, 0] for k in range(W.shape[0])))
-        partial = rf"\sum_k {_partial('L', _z(L, 'k'))} {_partial(_z(L, 'k'), _a(L - 1, 1))}"
-        return (Factor(partial, " + ".join(terms), "(" + " + ".join(numbers) + ")", value),)
+        deltas, k = self.delta[L - 1], N.neuron_index
+        terms = [tree.Times((_name(N.d, L, i + 1), _name(N.w, L, i + 1, 1)), "space") for i in range(W.shape[0])]
+        numbers = [tree.Times((self.n(deltas[i]), self.n(W[i, 0]))) for i in range(W.shape[0])]
+        value = float(sum(deltas[i] * W[i, 0] for i in range(W.shape[0])))
+        z_k = _name(N.z, L, k)
+        partial = tree.SumOver(k, tree.Times((_partial(tree.Name("L", "L"), z_k), _partial(z_k, _name(N.node, L - 1, 1))),
+                                             "space"))
+        return (Factor(partial, tree.Plus(tuple(terms)), tree.Paren(tree.Plus(tuple(numbers))), value),)
 
 
 def _evaluate(expr: sp.Expr, values: dict) -> float:

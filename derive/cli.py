@@ -1,4 +1,4 @@
-"""Command line: ``derive solve``, ``formulas``, ``sheet``, ``exam``, ``check``, ``code`` and ``lab``.
+"""Command line: ``derive solve``, ``formulas``, ``sheet``, ``exam``, ``check``, ``serve``, ``code`` and ``lab``.
 
 The CLI is one of the few places that touch files: it loads the problem, runs the pipeline and
 writes outputs atomically (a temporary file moved into place), so a failure never leaves a
@@ -177,6 +177,31 @@ def _progress() -> Progress:
 
 
 @main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (the default serves this computer only; 0.0.0.0 serves a class).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes (one per core for a class; each solves the sheets at its start).")
+def serve(path: Path, port: int, host: str, workers: int) -> None:
+    """Serve the sheets of PATH (a folder of problem files, or one file) as web pages students check
+    their answers in. Every problem is solved and verified once, at start."""
+    import uvicorn  # noqa: PLC0415 (only this command needs the web server)
+
+    from .web.app import PATH_VARIABLE, create_app, load_catalogue  # noqa: PLC0415
+
+    catalogue = load_catalogue(path, progress=lambda line: click.echo(line, err=True))
+    if not catalogue.sheets:
+        raise DeriveError(f"{path}: no problem file could be served")
+    click.echo(f"serving {len(catalogue.sheets)} sheet(s) on http://{host}:{port}/ (Ctrl+C stops)", err=True)
+    if workers == 1:
+        uvicorn.run(create_app(catalogue), host=host, port=port, log_level="warning")
+    else:  # each worker process builds its own app from the path
+        os.environ[PATH_VARIABLE] = str(path)
+        uvicorn.run("derive.web.app:app_from_environment", factory=True, workers=workers, host=host, port=port,
+                    log_level="warning")
+
+
 @click.argument("problem_file", type=click.Path(path_type=Path))
 @click.option("--framework", type=click.Choice([f.value for f in Framework]), required=True,
               help="numpy (from scratch), pytorch (autograd) or keras.")

@@ -26,9 +26,12 @@ from functools import lru_cache
 
 import sympy as sp
 
+from .notation import NIELSEN
 from .registry import ACTIVATIONS, LOSSES, Activation, Loss
 from .spec import Network
 from .symbols import SymbolicNetwork, build_symbolic_network
+
+N = NIELSEN  # the notation of the claims
 
 #: Networks with at most this many weights and biases, and at most END_TO_END_DEPTH non-input
 #: layers, also get the end-to-end proof (its cost grows with depth, not only with size).
@@ -234,7 +237,8 @@ def _prove_output(rule: OutputRule) -> Proof:
         sp.simplify(rule_j.subs(in_z) - direct_j) == 0 for rule_j, direct_j in zip(rule.delta_rule, rule.direct)
     )
     return Proof(
-        claim=r"\delta^{(L)} = \frac{\partial L}{\partial a^{(L)}} \odot f'(z^{(L)}) = \frac{\partial L}{\partial z^{(L)}}",
+        claim=rf"{N.vector('delta', 'L')} = {N.d_dx('L', N.vector('a', 'L'))} \odot f'({N.vector('z', 'L')}) = "
+        + N.d_dx("L", N.vector("z", "L")),
         method=f"dL/dz_j of the {rule.loss} loss through {rule.activation}, for each of the "
         f"{len(rule.z)} output neurons, minus the delta rule, simplifies to 0",
         instances=len(rule.z),
@@ -259,23 +263,30 @@ def _prove_hidden_layers(network: Network, rules: tuple[ActivationRule, ...]) ->
         # By the chain rule delta^l_j = sum_k dz^(l+1)_k/dz^l_j delta^(l+1)_k, which is linear in
         # delta^(l+1); so the rule holds exactly when every Jacobian entry is W_kj f'(z_j).
         fprime = [rules[l - 1].derivative_z.subs(Z, zj) for zj in z]
+
         holds = all(
             sp.diff(z_next[k], z[j]) - weights[k, j] * fprime[j] == 0 for k in range(n_next) for j in range(n_l)
         )
         proofs.append(
             Proof(
-                claim=rf"\delta^{{({l})}} = (W^{{({l + 1})}})^T \delta^{{({l + 1})}} \odot f'(z^{{({l})}})",
-                method=f"layer {l}: SymPy's Jacobian of z^({l + 1}) = W^({l + 1}) f(z^({l})) + b "
-                f"({n_next}x{n_l}) applied to delta^({l + 1}) by the chain rule, minus the delta rule, "
+                claim=rf"{N.vector('delta', l)} = ({N.W(l + 1)})^T {N.vector('delta', l + 1)} \odot f'({N.vector('z', l)})",
+                method=f"layer {l}: SymPy's Jacobian of {_layer_map(l, 'text')} "
+                f"({n_next}x{n_l}) applied to {N.vector('delta', l + 1, 'text')} by the chain rule, minus the delta rule, "
                 f"expands to 0 for each of the {n_l} neurons",
                 instances=n_l,
                 holds=holds,
-                method_latex=rf"layer {l}: SymPy's Jacobian of $z^{{({l + 1})}} = W^{{({l + 1})}} f(z^{{({l})}}) + b$ "
-                rf"(${n_next} \times {n_l}$) applied to $\delta^{{({l + 1})}}$ by the chain rule, minus the "
+                method_latex=rf"layer {l}: SymPy's Jacobian of ${_layer_map(l, 'latex')}$ "
+                rf"(${n_next} \times {n_l}$) applied to ${N.vector('delta', l + 1)}$ by the chain rule, minus the "
                 f"delta rule, expands to 0 for each of the {n_l} neurons",
             )
         )
     return proofs
+
+
+def _layer_map(l: int, form: str) -> str:
+    """z^(l+1) = W^(l+1) f(z^(l)) + b, in LaTeX or text."""
+    return (f"{N.vector('z', l + 1, form)} = {N.W(l + 1, form)} f({N.vector('z', l, form)}) + "
+            f"{getattr(N.all_biases, form)}")
 
 
 def _prove_gradients(network: Network) -> Proof:
@@ -300,8 +311,8 @@ def _prove_gradients(network: Network) -> Proof:
                 holds &= sp.diff(z[j], bias[j]) == 1 and not any(bias[j] in f for f in others)
                 instances += 1
     return Proof(
-        claim=r"\frac{\partial L}{\partial W^{(l)}} = \delta^{(l)} (a^{(l-1)})^T,\quad "
-        r"\frac{\partial L}{\partial b^{(l)}} = \delta^{(l)}",
+        claim=rf"{N.d_dx('L', N.W('l'))} = {N.vector('delta', 'l')} ({N.vector('a', 'l-1')})^T,\quad "
+        rf"{N.d_dx('L', N.b_vector('l'))} = {N.vector('delta', 'l')}",
         method="every weight and bias of every layer: sum_i delta_i dz_i/dtheta minus the rule expands to 0",
         instances=instances,
         holds=holds,

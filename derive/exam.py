@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from .answer_key import answer_key
-from .derivation import derive
 from .errors import DeriveError, ProblemError
 from .randomise import make_variant, numbers
 from .sheet import derivation_body, environment, escape, final_answers_body, worked_body, worksheet_body
 from .spec import Problem, Student
-from .verify import VerifiedSolution, verify
-from .worked import substitute
+from .pipeline import solve
+from .verify import VerifiedSolution
 
 KEY_SCHEMA_VERSION = 1
 
@@ -63,13 +62,12 @@ def solve_variants(problem: Problem, seed: int, sheets: Sequence[int], roster: S
     """Draw, substitute and verify every variant that ``sheets`` uses, deriving the formulas once."""
     if problem.randomisation is None:
         raise ProblemError(problem.source, "randomisation", "missing: the problem has no randomisation section, so it has no variants")
-    derivation = derive(problem.network)
     students: dict[int, list[Student]] = {}
     for number, student in zip(sheets, roster):
         students.setdefault(number, []).append(student)
     variants = []
     for number in sorted(set(sheets)):
-        verified = verify(substitute(make_variant(problem, seed, number), derivation))
+        verified = solve(make_variant(problem, seed, number))
         variants.append(Variant(number, verified, tuple(students.get(number, ()))))
         if progress is not None:
             progress()

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from .derivation import derive
-from .spec import Problem
+import functools
+
+from .derivation import Derivation, derive
+from .spec import Network, Problem
 from .verify import VerifiedSolution, verify
 from .worked import substitute
 
 
 def solve(problem: Problem) -> VerifiedSolution:
     """Derive, substitute and verify: the only way to a solution a renderer will print."""
-    return verify(substitute(problem, derive(problem.network)))
+    return verify(substitute(problem, derivation(problem.network)))
+
+
+@functools.lru_cache(maxsize=16)
+def derivation(network: Network) -> Derivation:
+    """The network's derivation, derived once: every variant of an exam shares its network."""
+    return derive(network)
 
 
 def solve_compared(problem: Problem, solved: VerifiedSolution | None = None) -> tuple[tuple[str, VerifiedSolution], ...]:

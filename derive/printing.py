@@ -1,13 +1,18 @@
-"""Printing: derive's notation for SymPy expressions, in LaTeX and in plain text.
+"""Printing: SymPy expressions and worked lines, in LaTeX and in plain text.
 
 One place decides how a number and a symbol look. ``latex`` and ``text`` are thin wrappers
-over SymPy's printers; ``symbol_names`` maps a symbol to what it prints as, which is how a
-formula becomes "the formula with the numbers substituted" without SymPy evaluating it.
+over SymPy's printers, extended with the nodes of a worked line (:mod:`derive.tree`), each
+printed by a ``_print_<Node>`` method as SymPy dispatches on its own types; ``symbol_names``
+maps a symbol to what it prints as, which is how a formula becomes "the formula with the
+numbers substituted" without SymPy evaluating it.
 
 >>> import sympy as sp
 >>> a, y = sp.symbols("a_1 y_1")
 >>> text((a - y) * a, {a: number(0.75, 4), y: number(0.01, 4)})
 '0.75*(0.75 - 0.01)'
+>>> from derive.tree import Apply, Num
+>>> latex(Apply(r"\\operatorname{step}", "step", (Num(0.11, 4),))), text(Apply(r"\\operatorname{step}", "step", (Num(0.11, 4),)))
+('\\\\operatorname{step}(0.11)', 'step(0.11)')
 """
 
 from __future__ import annotations
@@ -15,7 +20,10 @@ from __future__ import annotations
 import sympy as sp
 from sympy.core.function import _coeff_isneg
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
+
+from . import tree
 
 
 def number(value: float, decimals: int, bracket_negative: bool = True) -> str:
@@ -43,16 +51,83 @@ class _PositiveFirst:
         return sorted(super()._as_ordered_terms(expr, order), key=_coeff_isneg)  # stable
 
 
-class DeriveLatexPrinter(_PositiveFirst, LatexPrinter):
-    """SymPy's LaTeX printer with products written as a centred dot and no \\left/\\right."""
+class _TreePrinter:
+    """What the LaTeX and the text printer share for the nodes of :mod:`derive.tree`: each
+    printer names its own product joints (``_times``) and which spelling of a name it takes
+    (``_form``); the nodes they write differently have a method in each printer."""
+
+    _form = "latex"
+    _times = {"dot": " * ", "space": " * ", "none": " * "}
+
+    def _print_Name(self, node: tree.Name) -> str:
+        return getattr(node, self._form)
+
+    def _print_Num(self, node: tree.Num) -> str:
+        return number(node.value, node.decimals, node.bracket)
+
+    def _print_Plus(self, node: tree.Plus) -> str:
+        return " + ".join(self._print(term) for term in node.terms)
+
+    def _print_Minus(self, node: tree.Minus) -> str:
+        return f"{self._print(node.left)} - {self._print(node.right)}"
+
+    def _print_Times(self, node: tree.Times) -> str:
+        return self._times[node.joint].join(self._print(factor) for factor in node.factors)
+
+    def _print_Apply(self, node: tree.Apply) -> str:
+        arguments = ", ".join(self._print(argument) for argument in node.arguments)
+        return f"{getattr(node, self._form)}({arguments})"
+
+    def _print_Power(self, node: tree.Power) -> str:
+        return f"{self._print(node.base)}^{node.exponent}"
+
+    def _print_Formula(self, node: tree.Formula) -> str:
+        names = {symbol: self._print(name) for symbol, name in node.names}
+        return self._formula_printer(node.style)({"symbol_names": names}).doprint(node.expr)
+
+
+class DeriveLatexPrinter(_PositiveFirst, _TreePrinter, LatexPrinter):
+    """SymPy's LaTeX printer with products written as a centred dot and no \\left/\\right,
+    and the nodes of a worked line (:mod:`derive.tree`)."""
 
     _default_settings = {**LatexPrinter._default_settings, "mul_symbol": "dot", "order": "none"}
+    _times = {"dot": r" \cdot ", "space": " ", "none": ""}
+
+    def _formula_printer(self, style: str):
+        return DeriveLatexPrinter
+
+    def _print_Words(self, node: tree.Words) -> str:
+        return rf"\text{{{node.words}}}"
+
+    def _print_Over(self, node: tree.Over) -> str:
+        top, bottom = self._print(node.numerator), self._print(node.denominator)
+        return f"{top} / {bottom}" if node.inline else rf"\frac{{{top}}}{{{bottom}}}"
+
+    def _print_Paren(self, node: tree.Paren) -> str:
+        body = self._print(node.body)
+        return rf"\left({body}\right)" if node.big else f"({body})"
+
+    def _print_Exp(self, node: tree.Exp) -> str:
+        return f"e^{{{self._print(node.argument)}}}"
+
+    def _print_Power(self, node: tree.Power) -> str:
+        exponent = str(node.exponent)
+        return f"{self._print(node.base)}^" + (exponent if len(exponent) == 1 else f"{{{exponent}}}")
+
+    def _print_SumOver(self, node: tree.SumOver) -> str:
+        index = f"_{node.index}" if node.index else ""
+        return rf"\sum{index} {self._print(node.body)}"
 
 
-class DeriveTextPrinter(_PositiveFirst, StrPrinter):
-    """SymPy's str printer that honours a ``symbol_names`` map, like the LaTeX printer."""
+class DeriveTextPrinter(_PositiveFirst, _TreePrinter, StrPrinter):
+    """SymPy's str printer that honours a ``symbol_names`` map, like the LaTeX printer, and
+    prints the nodes of a worked line (:mod:`derive.tree`) as plain text."""
 
     _default_settings = {**StrPrinter._default_settings, "symbol_names": {}, "order": "none"}
+    _form = "text"
+
+    def _formula_printer(self, style: str):
+        return HandTextPrinter if style == "hand" else DeriveTextPrinter
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:
         return self._settings["symbol_names"].get(expr, expr.name)
@@ -62,12 +137,48 @@ class DeriveTextPrinter(_PositiveFirst, StrPrinter):
         parts += [f"{self._print(v)} otherwise" for v, c in expr.args if c is sp.true]
         return "(" + ", ".join(parts) + ")"
 
+    def _print_Words(self, node: tree.Words) -> str:
+        return node.words
 
-def latex(expr: sp.Expr, symbol_names: dict | None = None) -> str:
-    """LaTeX for ``expr`` in derive's notation."""
+    def _print_Over(self, node: tree.Over) -> str:
+        top, bottom = self._print(node.numerator), self._print(node.denominator)
+        if node.inline:
+            return f"{top} / {bottom}"
+        return f"{top}/{bottom}" if bottom.isalnum() else f"{top}/({bottom})"
+
+    def _print_Paren(self, node: tree.Paren) -> str:
+        return f"({self._print(node.body)})"
+
+    def _print_Exp(self, node: tree.Exp) -> str:
+        return f"exp({self._print(node.argument)})"
+
+    def _print_SumOver(self, node: tree.SumOver) -> str:
+        index = f"_{node.index}" if node.index else ""
+        return f"sum{index} {self._print(node.body)}"
+
+
+class HandTextPrinter(DeriveTextPrinter):
+    """Text as a student writes a product by hand: ``a * (1 - a)``, ``1 - a^2``."""
+
+    def _print_Mul(self, expr: sp.Mul) -> str:
+        factors = sp.Mul.make_args(expr)
+        if any(f.is_Pow and f.exp.is_negative for f in factors) or _coeff_isneg(expr):
+            return super()._print_Mul(expr)
+        return " * ".join(self.parenthesize(f, PRECEDENCE["Mul"], strict=False) for f in factors)
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        if not (expr.exp.is_Integer and expr.exp > 0):
+            return super()._print_Pow(expr, rational)
+        return f"{self.parenthesize(expr.base, PRECEDENCE['Pow'], strict=False)}^{expr.exp}"
+
+
+def latex(expr, symbol_names: dict | None = None) -> str:
+    """LaTeX for a SymPy expression or a worked line's tree (:mod:`derive.tree`), in derive's
+    notation."""
     return DeriveLatexPrinter({"symbol_names": symbol_names or {}}).doprint(expr)
 
 
-def text(expr: sp.Expr, symbol_names: dict | None = None) -> str:
-    """Plain text for ``expr`` (for the terminal), with the same symbol names."""
+def text(expr, symbol_names: dict | None = None) -> str:
+    """Plain text for a SymPy expression or a worked line's tree (for the terminal), with the
+    same symbol names."""
     return DeriveTextPrinter({"symbol_names": symbol_names or {}}).doprint(expr)

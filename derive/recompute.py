@@ -13,7 +13,6 @@ reference; the marking compares it with the verified answer key, never trusts it
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from typing import Mapping
 
@@ -21,6 +20,7 @@ import numpy as np
 
 from .quantities import QuantityName, first_batch, has_cost
 from .registry import ACTIVATIONS, LOSSES
+from .rounding import round_value as round_as_sheet
 from .spec import Answers, Problem
 
 #: Output activation and loss pairs whose delta simplifies to a - y.
@@ -57,21 +57,6 @@ class Method:
 
 
 HONEST = (Method(), Method(fprime="a"), Method(round_unwritten=True), Method(fprime="a", round_unwritten=True))
-
-
-def round_as_sheet(answers: Answers, value: np.ndarray) -> np.ndarray:
-    """Round as a student following the sheet would: to its decimals or significant figures; under
-    a relative tolerance r, to the significant figures that r needs (3 for 0.01, 4 for 0.001)."""
-    figures = answers.significant_figures
-    if answers.relative_tolerance is not None:
-        figures = math.ceil(-math.log10(answers.relative_tolerance)) + 1
-    if figures is None:
-        return np.round(value, answers.decimals)
-    value = np.asarray(value, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        exponent = np.floor(np.log10(np.abs(np.where(value == 0, 1.0, value))))
-    scale = 10.0 ** (figures - 1 - exponent)
-    return np.where(np.isfinite(value), np.round(value * scale) / scale, value)
 
 
 def recompute(problem: Problem, method: Method, given: Mapping[QuantityName, float]) -> dict[QuantityName, float]:

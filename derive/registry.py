@@ -63,6 +63,7 @@ class Activation:
     output_only: bool = False
     kink: float | None = None
     kink_convention: str = ""
+    text: str = ""  # its name in plain text, when not ``name`` (``id`` for identity)
     # Source text for generated scripts (`derive code`, `derive lab`): expressions in the names
     # the scripts use, z (pre-activations), a (activations), grad_a (dL/da); rows are examples.
     numpy_code: str = ""
@@ -174,6 +175,7 @@ ACTIVATIONS: dict[str, Activation] = {
             numpy=lambda z: z.copy(),
             numpy_backward=lambda z, a, g: g,
             inverse=lambda a: a,
+            text="id",
             numpy_code="z",
             numpy_backward_code="grad_a",
             derivative_text="identity'(z) = 1",

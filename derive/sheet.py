@@ -13,18 +13,21 @@ from pathlib import Path
 
 import jinja2
 import sympy as sp
-from pylatex import NoEscape, Tabular
-from pylatex.utils import escape_latex
 
-from .answer_key import epoch_losses
+from . import tree
 from .formulas import formulas
+from .latex_tables import data_table, escape, side_by_side, summary_tables
+from .notation import NIELSEN
 from .printing import latex, number, pmatrix
 from .registry import ACTIVATIONS, LOSSES
-from .spec import SECTION_TITLES
+from .rounding import phrase
+from .sections import BY_KEY, asked_sections
+from .sections import TITLES as SECTION_TITLES
 from .verify import VerifiedSolution, require_verified
-from .worked import SECTION_KINDS
+from .worked_lines import function_name
 
 Compared = tuple[tuple[str, VerifiedSolution], ...]
+N = NIELSEN
 
 def _templates_folder() -> Path:
     """templates/ of the source checkout, or the copy an installed wheel carries in the package."""
@@ -36,30 +39,6 @@ def _templates_folder() -> Path:
 TEMPLATES = _templates_folder()
 MAX_STEPS_WORKED = 3  # more steps than this: step 1 is worked in full, the rest are tabulated
 
-#: Which worked quantities answer which question, in the order a student computes them.
-#: The question a worksheet asks for each asked section, in the order a student works.
-QUESTIONS = {
-    "derivation": r"Derive the backpropagation formulas for this network's activations and loss: the "
-                  r"output-layer delta $\delta^{{({L})}} = \partial L / \partial z^{{({L})}}$, the hidden-layer delta "
-                  r"$\delta^{{(l)}}$ in terms of $\delta^{{(l+1)}}$, and the gradients $\partial L/\partial W^{{(l)}}$ "
-                  r"and $\partial L/\partial b^{{(l)}}$. Simplify $\delta^{{({L})}}$ as far as you can.",
-    "forward": "Compute the forward pass: every pre-activation $z$ and activation $a$ of every layer{ex}.",
-    "loss": "Compute the loss{loss_ex}.",
-    "output_delta": r"Compute the output-layer delta $\delta^{{({L})}}${ex}.",
-    "hidden_delta": r"Compute the hidden-layer deltas, layer by layer backwards{ex}.",
-    "gradients": r"Compute the gradient of the {objective} with respect to every weight{bias}.",
-    "updates": r"Apply one gradient-descent update with learning rate $\eta = {eta}$: give every new weight{bias}.",
-    "loss_after": "Compute the loss again with the updated parameters (same {data}).",
-}
-
-
-def escape(text: str) -> str:
-    """Prose from a problem file as literal LaTeX text (pylatex's escaping, plus ``_ < > |`` as
-    text commands, which print as themselves in any font encoding)."""
-    escaped = escape_latex(str(text)).replace(r"\_", r"\textunderscore{}")
-    for char, command in (("<", r"\textless{}"), (">", r"\textgreater{}"), ("|", r"\textbar{}")):
-        escaped = escaped.replace(char, command)
-    return escaped
 
 
 @functools.cache
@@ -154,11 +133,9 @@ def answers_tex(verified: VerifiedSolution, compared: Compared = ()) -> str:
                      "" if s.loss_after is None else number(s.loss_after, d, False)) for s in solution.steps]
         if len(solution.steps) > 1 else [],
         loss_plot=" ".join(f"({s.index + 1},{s.loss!r})" for s in solution.steps) if len(solution.steps) > 1 else "",
-        epochs=[(e["epoch"], number(e["mean_loss"], d, False)) for e in epoch_losses(verified)]
-        if problem.training.epochs else [],
-        epoch_plot=" ".join(f"({e['epoch'] * training.steps_per_epoch(problem.examples)},{e['mean_loss']!r})"
-                            for e in epoch_losses(verified))
-        if problem.training.epochs else "",
+        epochs=[(e.epoch, number(e.mean_loss, d, False)) for e in solution.epochs],
+        epoch_plot=" ".join(f"({e.epoch * training.steps_per_epoch(problem.examples)},{e.mean_loss!r})"
+                            for e in solution.epochs),
         loss_before=number(solution.steps[0].loss, d, False),
         loss_after=None if solution.steps[-1].loss_after is None else number(solution.steps[-1].loss_after, d, False),
         verification=verified.report.summary(),
@@ -185,8 +162,8 @@ def _common(verified: VerifiedSolution) -> dict:
         "loss_name": loss.description,
         "loss_latex": loss.latex,
         "activations": [(l, _activation_formula(a, l), ACTIVATIONS[a].description) for l, a in enumerate(net.activations, 1)],
-        "data": _data_table(problem),
-        "parameters": _parameter_matrices(problem),
+        "data": data_table(problem),
+        "parameters": parameter_matrices(problem),
         "settings": _settings(problem),
         "decimals": problem.answers.decimals,
     }
@@ -195,14 +172,16 @@ def _common(verified: VerifiedSolution) -> dict:
 def _activation_formula(name: str, layer: int) -> str:
     """a^(l) = f(z^(l)), with f written out from the registry's SymPy form when elementwise."""
     activation = ACTIVATIONS[name]
-    head = rf"a^{{({layer})}} = {activation.latex}(z^{{({layer})}})"
+    tex, plain = function_name(activation)
+    z_layer = tree.Name(N.vector("z", layer), N.vector("z", layer, "text"))
+    head = f"{N.vector('a', layer)} = {latex(tree.Apply(tex, plain, (z_layer,)))}"
     if not activation.elementwise:
         return head
     z = sp.Symbol("z")
     form = activation.sympy([z])[0]
     if isinstance(form, sp.Function) and not isinstance(form, sp.Piecewise):  # tanh(z): nothing to add
         return head
-    return head + r",\quad " + rf"{activation.latex}(z) = {latex(form)}"
+    return head + r",\quad " + f"{latex(tree.Apply(tex, plain, (tree.Name('z', 'z'),)))} = {latex(form)}"
 
 
 def _network_drawing(problem) -> dict:
@@ -215,8 +194,8 @@ def _network_drawing(problem) -> dict:
         nodes = []
         for j in range(size):
             y = (tallest - 1) / 2 - j
-            name = f"x_{{{j + 1}}}" if l == 0 else f"a^{{({l})}}_{{{j + 1}}}"
-            bias = rf"b = {number(problem.biases[l - 1][j], d, False)}" if l > 0 and net.bias else ""
+            name = N.node(l, j + 1)
+            bias = f"{N.all_biases.latex} = {number(problem.biases[l - 1][j], d, False)}" if l > 0 and net.bias else ""
             nodes.append({"id": f"n{l}-{j}", "y": f"{1.9 * y:.2f}", "label": name, "bias": bias})
         activation = "input" if l == 0 else rf"${ACTIVATIONS[net.activations[l - 1]].latex}$"
         layers.append({"x": f"{4.6 * l:.1f}", "nodes": nodes, "caption": activation,
@@ -234,25 +213,16 @@ def _network_drawing(problem) -> dict:
     return {"layers": layers, "edges": edges}
 
 
-def _parameter_matrices(problem) -> list[str]:
+def parameter_matrices(problem) -> list[str]:
     """W^(l) and b^(l) as matrices, so no number depends on reading the drawing's labels."""
     d = problem.answers.decimals
     shown = []
     for l, (W, b) in enumerate(zip(problem.weights, problem.biases), start=1):
-        tex = rf"W^{{({l})}} = {pmatrix(W, d)}"
+        tex = f"{N.W(l)} = {pmatrix(W, d)}"
         if problem.network.bias:
-            tex += rf",\quad b^{{({l})}} = {pmatrix([[v] for v in b], d)}"
+            tex += rf",\quad {N.b_vector(l)} = {pmatrix([[v] for v in b], d)}"
         shown.append(tex)
     return shown
-
-
-def _data_table(problem) -> str:
-    net = problem.network
-    d = problem.answers.decimals
-    header = ["example"] + [f"$x_{{{k + 1}}}$" for k in range(net.layers[0])] + [f"$y_{{{k + 1}}}$" for k in range(net.layers[-1])]
-    rows = [[str(i + 1)] + [f"${number(v, d, False)}$" for v in (*x, *y)]
-            for i, (x, y) in enumerate(zip(problem.inputs, problem.targets))]
-    return _tabular(_columns(1, net.layers[0], net.layers[-1]), header, rows)
 
 
 def _settings(problem) -> list[tuple[str, str]]:
@@ -271,7 +241,7 @@ def _settings(problem) -> list[tuple[str, str]]:
         rows.append(("L2 regularisation", rf"$\lambda = {number(training.l2, d, False)}$ (weights only)"))
     if not problem.network.bias:
         rows.append(("biases", "none (fixed at 0)"))
-    rows.append(("rounding", f"give answers to {d} decimals; keep full precision in between"))
+    rows.append(("rounding", f"give answers {escape(phrase(problem.answers))}; keep full precision in between"))
     return rows
 
 
@@ -289,8 +259,8 @@ def _questions(verified: VerifiedSolution) -> list[str]:
         "eta": number(training.learning_rate, problem.answers.decimals, False),
         "data": "batch" if many else "example",
     }
-    asked = [q for q in QUESTIONS if q in problem.answers.asked and (training.steps > 0 or q in ("forward", "loss"))]
-    questions = [QUESTIONS[q].format(**fill) for q in asked]
+    asked = asked_sections(problem.answers.asked, training.steps, exercises=True)
+    questions = [BY_KEY[q].question.format(**fill) for q in asked]
     if problem.compare is not None:
         noun = "hidden activation" if problem.compare.what == "hidden_activation" else "loss"
         options = [escape(o) for o in problem.compare.options]
@@ -328,51 +298,13 @@ def _comparison(verified: VerifiedSolution, compared: Compared) -> dict:
         "intro": escape(f"The same network, numbers and step with the {noun} replaced by each of {len(columns)} "
                         f"options; the worked solution above is the one with {own}.") if len(columns) > 1 else names,
         "alternatives": alternatives,
-        "table": _side_by_side(problem.answers.decimals, columns, problem.network.bias),
+        "table": side_by_side(problem.answers.decimals, columns, problem.network.bias),
     }
 
 
 def _option_of(problem) -> str:
     net = problem.network
     return net.loss if problem.compare.what == "loss" else net.activations[0]
-
-
-def _side_by_side(d: int, columns: list[tuple[str, VerifiedSolution]], bias: bool) -> str:
-    """Rows: output activations, J, every delta, gradient and updated parameter of step 1, J'."""
-    steps = [other.solution.steps[0] for _, other in columns]
-    first = steps[0]
-    L = len(first.layers)
-    rows: list[tuple[str, list[float]]] = []
-    several = len(first.batch) > 1
-
-    def ex(r: int) -> str:
-        return f"^{{[{first.batch[r] + 1}]}}" if several else ""
-
-    for r in range(len(first.batch)):
-        for j in range(first.layers[-1].a.shape[1]):
-            rows.append((f"a^{{({L})}}_{{{j + 1}}}{ex(r)}", [s.layers[-1].a[r, j] for s in steps]))
-    rows.append(("J", [s.loss for s in steps]))
-    if first.layers[0].delta is not None:
-        for l in range(L, 0, -1):
-            for r in range(len(first.batch)):
-                for j in range(first.layers[l - 1].delta.shape[1]):
-                    rows.append((rf"\delta^{{({l})}}_{{{j + 1}}}{ex(r)}", [s.layers[l - 1].delta[r, j] for s in steps]))
-        for kind, symbol in (("grad", r"\partial J/\partial {}"), ("new", "{{{}}}'")):
-            for l in range(1, L + 1):
-                layer = first.layers[l - 1]
-                for j in range(layer.W.shape[0]):
-                    for k in range(layer.W.shape[1]):
-                        name = symbol.format(f"w^{{({l})}}_{{{j + 1}{k + 1}}}")
-                        pick = (lambda s: s.layers[l - 1].grad_W[j, k]) if kind == "grad" else (lambda s: s.layers[l - 1].W[j, k])
-                        rows.append((name, [pick(s) for s in steps]))
-                    if bias:
-                        name = symbol.format(f"b^{{({l})}}_{{{j + 1}}}")
-                        pick = (lambda s: s.layers[l - 1].grad_b[j]) if kind == "grad" else (lambda s: s.layers[l - 1].b[j])
-                        rows.append((name, [pick(s) for s in steps]))
-        rows.append(("J'", [s.loss_after for s in steps]))
-    header = ["quantity"] + [rf"\texttt{{{escape(option)}}}" for option, _ in columns]
-    body = [[f"${name}$"] + [f"${number(v, d, False)}$" for v in values] for name, values in rows]
-    return _tabular("l" + "r" * len(columns), header, body)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -388,11 +320,12 @@ def _chain_intro(problem, rules) -> str:
         return ""
     example = rules[0].example + 1
     several = problem.examples > 1
-    whose = f"the loss $L$ of example {example} (the first of step 1)" if several else "the loss $L$"
+    loss = f"the loss ${N.loss.latex}$"
+    whose = f"{loss} of example {example} (the first of step 1)" if several else loss
     batch = (" The gradient of the batch objective averages this over the batch's examples"
              if several and (problem.training.batch_size or problem.examples) > 1 else "")
     if problem.training.l2:
-        batch += (" and adds" if batch else " The gradient of the objective adds") + r" the L2 term $\lambda w/m$"
+        batch += (" and adds" if batch else " The gradient of the objective adds") + f" the L2 term ${N.lam()} w/{N.m()}$"
     batch += "." if batch else ""
     return (f"The derivative of {whose} with respect to one output-layer weight"
             + (" and one hidden-layer weight" if len(rules) > 1 else "")
@@ -401,13 +334,14 @@ def _chain_intro(problem, rules) -> str:
 
 def _chain(problem, rule) -> dict:
     d = problem.answers.decimals
-    partials = r" \cdot ".join(f.partial for f in rule.factors)
-    numbers = r" \cdot ".join(number(f.value, d) for f in rule.factors)
+    symbol = latex(rule.symbol)
+    partials = latex(tree.Times(tuple(f.partial for f in rule.factors)))
+    numbers = latex(tree.Times(tuple(tree.Num(f.value, d) for f in rule.factors)))
     return {
-        "product": f"{rule.symbol} = {partials}",
-        "factors": [{"partial": f.partial, "formula": f.formula, "substituted": f.substituted,
+        "product": f"{symbol} = {partials}",
+        "factors": [{"partial": latex(f.partial), "formula": latex(f.formula), "substituted": latex(f.substituted),
                      "value": number(f.value, d, False)} for f in rule.factors],
-        "result": rf"{rule.symbol} = {numbers} = \mathbf{{{number(rule.value, d, False)}}}",
+        "result": rf"{symbol} = {numbers} = \mathbf{{{number(rule.value, d, False)}}}",
     }
 
 
@@ -418,16 +352,16 @@ def _chain(problem, rule) -> dict:
 def _worked_step(problem, step, several: bool) -> dict:
     d = problem.answers.decimals
     sections = []
-    for section, kinds in SECTION_KINDS.items():
-        quantities = [q for q in step.worked if q.kind in kinds]
+    for section, title in SECTION_TITLES.items():
+        quantities = [q for q in step.worked if q.section == section]
         if quantities:
-            sections.append({"title": SECTION_TITLES[section], "groups": _by_example(quantities, d, len(step.batch) > 1)})
+            sections.append({"title": title, "groups": _by_example(quantities, d, len(step.batch) > 1)})
     batch = ", ".join(str(i + 1) for i in step.batch)
     return {
         "heading": f"Step {step.index + 1} (example{'s' if len(step.batch) > 1 else ''} {batch})" if several else "",
         "sections": sections,
         "notes": list(step.notes),
-        "tables": _summary_tables(problem, step),
+        "tables": summary_tables(problem, step),
         "loss": number(step.loss, d, False),
         "loss_after": None if step.loss_after is None else number(step.loss_after, d, False),
     }
@@ -439,57 +373,7 @@ def _by_example(quantities, d: int, several: bool) -> list[dict]:
     groups: dict = {}
     for q in quantities:
         groups.setdefault(q.example if several else None, []).append(
-            {"symbol": q.symbol, "formula": q.formula, "substituted": q.substituted, "value": number(q.value, d, False)})
+            {"symbol": latex(q.symbol), "formula": latex(q.formula), "substituted": latex(q.substituted),
+             "value": number(q.value, d, False)})
     order = sorted(groups, key=lambda e: (e is None, e or 0))
     return [{"heading": "" if e is None else f"Example {e + 1}", "lines": groups[e]} for e in order]
-
-
-def _summary_tables(problem, step) -> list[dict]:
-    """Per layer: z, a, delta per example; then gradients and updated parameters per neuron."""
-    d = problem.answers.decimals
-    bias = problem.network.bias
-    n = lambda v: f"${number(v, d, False)}$"  # noqa: E731
-    tables = []
-    for layer in step.layers:
-        l, size = layer.layer, layer.z.shape[1]
-        header = ["ex."] + [f"$z^{{({l})}}_{{{j + 1}}}$" for j in range(size)] + [f"$a^{{({l})}}_{{{j + 1}}}$" for j in range(size)]
-        if layer.delta is not None:
-            header += [rf"$\delta^{{({l})}}_{{{j + 1}}}$" for j in range(size)]
-        rows = []
-        for r, example in enumerate(step.batch):
-            cells = [n(v) for v in layer.z[r]] + [n(v) for v in layer.a[r]]
-            if layer.delta is not None:
-                cells += [n(v) for v in layer.delta[r]]
-            rows.append([str(example + 1)] + cells)
-        groups = 3 if layer.delta is not None else 2
-        tables.append({"caption": f"Layer {l}: forward pass" + (" and deltas" if layer.delta is not None else ""),
-                       "tabular": _tabular(_columns(1, *[size] * groups), header, rows)})
-        if layer.grad_W is None:
-            continue
-        inputs = layer.grad_W.shape[1]
-        header = ["$j$"] + [rf"$\partial w_{{j{k + 1}}}$" for k in range(inputs)] + ([r"$\partial b_j$"] if bias else [])
-        header += [f"$w'_{{j{k + 1}}}$" for k in range(inputs)] + (["$b'_j$"] if bias else [])
-        rows = []
-        for j in range(layer.grad_W.shape[0]):
-            cells = [n(v) for v in layer.grad_W[j]] + ([n(layer.grad_b[j])] if bias else [])
-            cells += [n(v) for v in layer.W[j]] + ([n(layer.b[j])] if bias else [])
-            rows.append([str(j + 1)] + cells)
-        width = inputs + (1 if bias else 0)
-        tables.append({"caption": rf"Layer {l}: gradients $\partial J/\partial w^{{({l})}}_{{jk}}$ and updated parameters",
-                       "tabular": _tabular(_columns(1, width, width), header, rows)})
-    return tables
-
-
-def _columns(*groups: int) -> str:
-    """Right-aligned columns, with a wider gap between groups (booktabs style: no vertical rules)."""
-    return r"@{\hspace{1.2em}}".join("r" * g for g in groups)
-
-
-def _tabular(spec: str, header: list[str], rows: list[list[str]]) -> str:
-    """A booktabs tabular of finished LaTeX cells, built with pylatex."""
-    table = Tabular(spec, booktabs=True)
-    table.add_row([NoEscape(h) for h in header])
-    table.add_hline()
-    for row in rows:
-        table.add_row([NoEscape(c) for c in row])
-    return table.dumps()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from .answer_key import epoch_losses
 from .formulas import Formula
-from .printing import number
-from .spec import SECTION_TITLES
+from .printing import number, text
+from .sections import TITLES as SECTION_TITLES
 from .verify import VerifiedSolution, require_verified
-from .worked import SECTION_KINDS
+from .worked import Quantity
+
 
 def worked_solution(verified: VerifiedSolution, max_steps_shown: int = 3) -> str:
     """The worked solution as plain text: every step's lines, a loss table, the verification."""
@@ -19,10 +19,10 @@ def worked_solution(verified: VerifiedSolution, max_steps_shown: int = 3) -> str
     for step in shown:
         if len(solution.steps) > 1:
             out += [f"Step {step.index + 1} (examples {', '.join(str(i + 1) for i in step.batch)})", ""]
-        for section, kinds in SECTION_KINDS.items():
-            lines = [q.text for q in step.worked if q.kind in kinds]
+        for section, title in SECTION_TITLES.items():
+            lines = [_line(q, problem.answers.decimals) for q in step.worked if q.section == section]
             if lines:
-                out += [f"  {SECTION_TITLES[section]}"] + [f"    {line}" for line in lines] + [""]
+                out += [f"  {title}"] + [f"    {line}" for line in lines] + [""]
         out += [f"  Note: {note}" for note in step.notes]
     if len(shown) < len(solution.steps):
         out += [f"(steps 2 to {len(solution.steps)} are worked the same way; see --json for every number)", ""]
@@ -32,10 +32,15 @@ def worked_solution(verified: VerifiedSolution, max_steps_shown: int = 3) -> str
         out += [f"  {s.index + 1:>4}   {number(s.loss, d, False):>11}   {number(s.loss_after, d, False):>10}" for s in solution.steps]
         out.append("")
     if problem.training.epochs:
-        out += ["Mean loss per epoch"] + [f"  epoch {e['epoch']}: {number(e['mean_loss'], d, False)}" for e in epoch_losses(verified)]
+        out += ["Mean loss per epoch"] + [f"  epoch {e.epoch}: {number(e.mean_loss, d, False)}" for e in solution.epochs]
         out.append("")
     out.append(verified.report.summary())
     return "\n".join(out)
+
+
+def _line(q: Quantity, decimals: int) -> str:
+    """One worked line in plain text: symbol = formula with the numbers = result."""
+    return f"{text(q.symbol)} = {text(q.substituted)} = {number(q.value, decimals, False)}"
 
 
 def _describe(problem) -> str:

@@ -1,15 +1,17 @@
 """Stage 2, numeric substitution: the problem's numbers put into every derived formula.
 
 Numbers are computed by evaluating the SymPy expressions of the derivation (compiled once with
-``lambdify``) in float64 and kept at full precision; rounding happens only in the strings that
-show a formula with its numbers. Each quantity is recorded as a :class:`Quantity`: the formula,
-the formula with numbers substituted, and the result, in the order a student computes them.
+``lambdify``) in float64 and kept at full precision; rounding happens only when a line is
+printed. Each quantity is recorded as a :class:`~derive.worked_lines.Quantity` (built by
+:mod:`derive.worked_lines`): its name and section, the formula, the formula with the numbers
+substituted, and the result, in the order a student computes them. A :class:`Solution` also
+holds the first example's chain rule (:mod:`derive.chain`) and, trained by epochs, each
+epoch's mean loss.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,35 +20,12 @@ import sympy as sp
 
 from .chain import ChainRule, chain_rules
 from .derivation import A, Z, Derivation
-from .printing import latex, number, text
-from .registry import ACTIVATIONS, LOSSES
+from .notation import NIELSEN
+from .registry import ACTIVATIONS
 from .spec import Network, Problem
+from .worked_lines import LineBuilder, Quantity
 
-
-#: Which kinds of worked quantity answer each section of a sheet (spec.QUANTITIES), in order.
-SECTION_KINDS: dict[str, tuple[str, ...]] = {
-    "forward": ("z", "a"),
-    "loss": ("loss_example", "loss"),
-    "output_delta": ("output_delta",),
-    "hidden_delta": ("hidden_delta",),
-    "gradients": ("grad_W", "grad_b"),
-    "updates": ("W", "b"),
-    "loss_after": ("loss_after",),
-}
-
-
-@dataclass(frozen=True)
-class Quantity:
-    """One worked quantity: symbol, general formula, formula with numbers, result."""
-
-    kind: str  # z, a, loss, output_delta, hidden_delta, grad_W, grad_b, W, b, loss_after
-    layer: int | None
-    symbol: str  # LaTeX
-    formula: str  # LaTeX, general
-    substituted: str  # LaTeX with the numbers
-    text: str  # the whole line in plain text, for the terminal
-    value: float
-    example: int | None = None  # 0-based example of the data, for per-example quantities
+__all__ = ["EpochLoss", "LayerValues", "Quantity", "Solution", "Step", "substitute"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +57,14 @@ class Step:
 
 
 @dataclass(frozen=True)
+class EpochLoss:
+    """The mean loss over one epoch's steps (each weighted by its batch's size)."""
+
+    epoch: int  # from 1
+    mean_loss: float
+
+
+@dataclass(frozen=True)
 class Solution:
     """The worked solution of a problem: not yet verified."""
 
@@ -85,6 +72,20 @@ class Solution:
     derivation: Derivation
     steps: tuple[Step, ...]
     chain_rules: tuple[ChainRule, ...] = ()  # the first example of the first step, term by term
+
+    @property
+    def epochs(self) -> tuple[EpochLoss, ...]:
+        """With ``epochs:`` training, the mean loss (before each update) of every epoch; else ()."""
+        problem = self.problem
+        if not problem.training.epochs:
+            return ()
+        per_epoch = problem.training.steps_per_epoch(problem.examples)
+        means = []
+        for start in range(0, len(self.steps), per_epoch):
+            steps = self.steps[start : start + per_epoch]
+            weights = [len(s.batch) for s in steps]
+            means.append(EpochLoss(start // per_epoch + 1, sum(s.loss * w for s, w in zip(steps, weights)) / sum(weights)))
+        return tuple(means)
 
 
 def substitute(problem: Problem, derivation: Derivation) -> Solution:
@@ -168,61 +169,76 @@ def _columns(symbols, exprs) -> Callable:
 
 def _work_step(problem, rules, index, batch, weights, biases, X, Y) -> Step:
     network, training = problem.network, problem.training
+    show = LineBuilder(rules.derivation, problem.answers.decimals, batch)
+    pre_activations, activations, lines, notes = _forward(problem, rules, show, weights, biases, X)
     m = len(batch)
-    lines: list[Quantity] = []
-    notes: list[str] = []
-    show = _Show(rules.derivation, problem.answers.decimals, batch)
-    # Forward pass.
-    activations, pre_activations = [X], []
-    for l, (W, b) in enumerate(zip(weights, biases), start=1):
-        Zl = activations[-1] @ W.T + b
-        Al = rules.forward[l - 1](Zl)
-        pre_activations.append(Zl)
-        activations.append(Al)
-        lines += show.forward_layer(l, network.activations[l - 1], W, b, activations[-2], Zl, Al)
-        notes += _kink_notes(l, network.activations[l - 1], Zl, batch)
     per_example = rules.loss(activations[-1], Y)
     data_loss = float(per_example.mean())
     penalty = training.l2 / (2 * m) * sum(float((W**2).sum()) for W in weights)
     loss = data_loss + penalty
-    lines += show.loss(network.loss, per_example, data_loss, penalty, training.l2, m, loss, activations[-1], Y)
+    lines += show.losses(network.loss, per_example, penalty, training.l2, loss, activations[-1], Y)
     if training.steps == 0:
         layers = tuple(
             LayerValues(l + 1, pre_activations[l], activations[l + 1], None, None, None, weights[l], biases[l])
             for l in range(network.depth)
         )
         return Step(index, batch, loss, data_loss, None, layers, tuple(lines), tuple(notes))
-    # Backward pass: output delta from the derived rule, then the hidden-layer rule.
-    deltas = [None] * network.depth
-    deltas[-1] = rules.output_delta(activations[-1], Y, pre_activations[-1])
-    lines += show.output_delta(problem, deltas[-1], activations[-1], Y, pre_activations[-1])
-    for l in range(network.depth - 1, 0, -1):
-        fprime = rules.derivative[l - 1](pre_activations[l - 1], activations[l])
-        deltas[l - 1] = (deltas[l] @ weights[l]) * fprime
-        lines += show.hidden_delta(problem, l, weights[l], deltas[l], fprime, deltas[l - 1],
-                                   activations[l], pre_activations[l - 1])
-    # Gradients (batch mean, plus the L2 term on weights only) and the update.
-    layers = []
-    for l in range(1, network.depth + 1):
-        W, b, delta, a_prev = weights[l - 1], biases[l - 1], deltas[l - 1], activations[l - 1]
-        grad_W = delta.T @ a_prev / m + training.l2 / m * W
-        grad_b = delta.mean(axis=0) if network.bias else np.zeros_like(b)
-        new_W = W - training.learning_rate * grad_W
-        new_b = b - training.learning_rate * grad_b
-        lines += show.gradients(l, W, delta, a_prev, grad_W, grad_b, training, network.bias)
-        lines += show.updates(l, W, b, grad_W, grad_b, new_W, new_b, training.learning_rate, network.bias)
-        layers.append([l, pre_activations[l - 1], activations[l], delta, grad_W, grad_b, new_W, new_b])
-    new_weights = [layer[6] for layer in layers]
-    new_biases = [layer[7] for layer in layers]
+    deltas = _backward(problem, rules, show, weights, pre_activations, activations, Y, lines)
+    layers = _update(problem, show, weights, biases, deltas, activations, lines)
+    frozen = tuple(LayerValues(l, *(_readonly(v) for v in (pre_activations[l - 1], activations[l], *rest)))
+                   for l, *rest in layers)
     after_out = X
-    for l, (W, b) in enumerate(zip(new_weights, new_biases), start=1):
-        after_out = rules.forward[l - 1](after_out @ W.T + b)
+    for l, layer in enumerate(frozen):
+        after_out = rules.forward[l](after_out @ layer.W.T + layer.b)
     loss_after = float(rules.loss(after_out, Y).mean()) + training.l2 / (2 * m) * sum(
-        float((W**2).sum()) for W in new_weights
+        float((layer.W**2).sum()) for layer in frozen
     )
     lines.append(show.loss_after(loss_after))
-    frozen = tuple(LayerValues(*(_readonly(v) for v in layer)) for layer in layers)
     return Step(index, batch, loss, data_loss, loss_after, frozen, tuple(lines), tuple(notes))
+
+
+def _forward(problem, rules, show: LineBuilder, weights, biases, X):
+    """The forward pass: every layer's z and a, their worked lines and any kink notes."""
+    activations, pre_activations, lines, notes = [X], [], [], []
+    for l, (W, b) in enumerate(zip(weights, biases), start=1):
+        Zl = activations[-1] @ W.T + b
+        Al = rules.forward[l - 1](Zl)
+        pre_activations.append(Zl)
+        activations.append(Al)
+        lines += show.forward_layer(l, problem.network.activations[l - 1], W, b, activations[-2], Zl, Al)
+        notes += _kink_notes(l, problem.network.activations[l - 1], Zl, show.batch)
+    return pre_activations, activations, lines, notes
+
+
+def _backward(problem, rules, show: LineBuilder, weights, pre_activations, activations, Y, lines) -> list:
+    """The output delta from the derived rule, then the hidden-layer rule, layer by layer back."""
+    depth = problem.network.depth
+    deltas = [None] * depth
+    deltas[-1] = rules.output_delta(activations[-1], Y, pre_activations[-1])
+    lines += show.output_delta(depth, deltas[-1], activations[-1], Y, pre_activations[-1])
+    for l in range(depth - 1, 0, -1):
+        fprime = rules.derivative[l - 1](pre_activations[l - 1], activations[l])
+        deltas[l - 1] = (deltas[l] @ weights[l]) * fprime
+        lines += show.hidden_delta(l, weights[l], deltas[l], fprime, deltas[l - 1],
+                                   activations[l], pre_activations[l - 1])
+    return deltas
+
+
+def _update(problem, show: LineBuilder, weights, biases, deltas, activations, lines) -> list:
+    """Gradients (batch mean, plus the L2 term on weights only) and the update, per layer."""
+    training, bias = problem.training, problem.network.bias
+    m = len(show.batch)
+    layers = []
+    for l in range(1, problem.network.depth + 1):
+        W, b, delta, a_prev = weights[l - 1], biases[l - 1], deltas[l - 1], activations[l - 1]
+        grad_W = delta.T @ a_prev / m + training.l2 / m * W
+        grad_b = delta.mean(axis=0) if bias else np.zeros_like(b)
+        new_W = W - training.learning_rate * grad_W
+        new_b = b - training.learning_rate * grad_b
+        lines += show.gradients(l, W, delta, a_prev, grad_W, grad_b, training.l2, bias)
+        lines += show.updates(l, W, b, grad_W, grad_b, new_W, new_b, training.learning_rate, bias)
+        layers.append((l, delta, grad_W, grad_b, new_W, new_b))
+    return layers
 
 
 def _readonly(value):
@@ -239,200 +255,7 @@ def _kink_notes(layer: int, activation_name: str, Zl: np.ndarray, batch) -> list
     notes = []
     for row, col in zip(*np.nonzero(Zl == activation.kink)):
         notes.append(
-            f"z^({layer})_{col + 1} = {activation.kink:g} exactly for example {batch[row] + 1}: "
+            f"{NIELSEN.z(layer, col + 1, 'text')} = {activation.kink:g} exactly for example {batch[row] + 1}: "
             f"{activation.kink_convention}."
         )
     return notes
-
-
-# ----------------------------------------------------------------------------------------------
-# The worked lines: formula, formula with numbers, result.
-
-
-class _Show:
-    """Builds the :class:`Quantity` lines of one step (names, formulas, substituted numbers)."""
-
-    def __init__(self, derivation: Derivation, decimals: int, batch: tuple[int, ...]) -> None:
-        self.derivation = derivation
-        self.decimals = decimals
-        self.batch = batch
-
-    def n(self, value: float) -> str:
-        return number(value, self.decimals)
-
-    def _ex(self, row: int) -> str:
-        """Superscript naming the example, only when the batch has several."""
-        return "" if len(self.batch) == 1 else f"[{self.batch[row] + 1}]"
-
-    def q(self, kind, layer, symbol, formula, substituted, value, plain_symbol=None, plain_sub=None,
-          row: int | None = None) -> Quantity:
-        plain_symbol = plain_symbol or _plain(symbol)
-        plain_sub = plain_sub or _plain(substituted)
-        line = f"{plain_symbol} = {plain_sub} = {number(value, self.decimals, False)}"
-        example = None if row is None else self.batch[row]
-        return Quantity(kind, layer, symbol, formula, substituted, line, float(value), example)
-
-    def forward_layer(self, l, activation_name, W, b, A_prev, Zl, Al) -> list[Quantity]:
-        lines = []
-        prev = "x" if l == 1 else f"a^{{({l - 1})}}"
-        fname = ACTIVATIONS[activation_name].latex
-        for r in range(Zl.shape[0]):
-            ex = self._ex(r)
-            for j in range(Zl.shape[1]):
-                terms = [f"w^{{({l})}}_{{{j + 1}{k + 1}}} {prev}_{{{k + 1}}}" for k in range(W.shape[1])]
-                numbers = [f"{self.n(W[j, k])} \\cdot {self.n(A_prev[r, k])}" for k in range(W.shape[1])]
-                formula = " + ".join(terms) + f" + b^{{({l})}}_{{{j + 1}}}"
-                substituted = " + ".join(numbers) + f" + {self.n(b[j])}"
-                lines.append(self.q("z", l, f"z^{{({l})}}_{{{j + 1}}}{ex}", formula, substituted, Zl[r, j], row=r))
-            for j in range(Zl.shape[1]):
-                if activation_name == "softmax":
-                    formula = rf"e^{{z^{{({l})}}_{{{j + 1}}}}} / \sum_k e^{{z^{{({l})}}_k}}"
-                    power = lambda k: f"e^{{{number(Zl[r, k], self.decimals, False)}}}"  # noqa: E731
-                    total = " + ".join(power(k) for k in range(Zl.shape[1]))
-                    substituted = rf"{power(j)} / ({total})"
-                else:
-                    formula = rf"{fname}(z^{{({l})}}_{{{j + 1}}})"
-                    substituted = rf"{fname}({number(Zl[r, j], self.decimals, False)})"
-                lines.append(self.q("a", l, f"a^{{({l})}}_{{{j + 1}}}{ex}", formula, substituted, Al[r, j], row=r))
-        return lines
-
-    def loss(self, loss_name, per_example, data_loss, penalty, l2, m, loss, A_out, Y) -> list[Quantity]:
-        out = LOSSES[loss_name]
-        lines = []
-        rule_a = sp.symbols(f"a_1:{A_out.shape[1] + 1}")
-        rule_y = sp.symbols(f"y_1:{A_out.shape[1] + 1}")
-        expr = out.sympy(rule_a, rule_y)
-        for r in range(A_out.shape[0]):
-            names = {**{s: self.n(v) for s, v in zip(rule_a, A_out[r])}, **{s: self.n(v) for s, v in zip(rule_y, Y[r])}}
-            lines.append(
-                Quantity("loss_example", None, f"L{self._ex(r)}", out.latex, latex(expr, names),
-                         f"L{self._ex(r)} = {text(expr, names)} = {number(per_example[r], self.decimals, False)}",
-                         float(per_example[r]), self.batch[r])
-            )
-        if m > 1 or l2 > 0:
-            parts = [self.n(v) for v in per_example]
-            formula = r"\frac{1}{m}\sum_i L^{[i]}" + (r" + \frac{\lambda}{2m}\sum W^2" if l2 > 0 else "")
-            substituted = rf"\frac{{1}}{{{m}}}({' + '.join(parts)})" + (
-                rf" + {self.n(penalty)}" if l2 > 0 else ""
-            )
-            lines.append(self.q("loss", None, "J", formula, substituted, loss))
-        return lines
-
-    def output_delta(self, problem, delta, A_out, Y, Z_out) -> list[Quantity]:
-        L = problem.network.depth
-        rule = self.derivation.output
-        lines = []
-        for r in range(delta.shape[0]):
-            names = {}
-            for j in range(delta.shape[1]):
-                names[rule.a[j]] = self.n(A_out[r, j])
-                names[rule.y[j]] = self.n(Y[r, j])
-                names[rule.z[j]] = self.n(Z_out[r, j])
-            for j in range(delta.shape[1]):
-                symbol_names = {
-                    **{rule.a[k]: f"a^{{({L})}}_{{{k + 1}}}" for k in range(delta.shape[1])},
-                    **{rule.y[k]: f"y_{{{k + 1}}}" for k in range(delta.shape[1])},
-                    **{rule.z[k]: f"z^{{({L})}}_{{{k + 1}}}" for k in range(delta.shape[1])},
-                }
-                formula = latex(rule.delta[j], symbol_names)
-                symbol = rf"\delta^{{({L})}}_{{{j + 1}}}{self._ex(r)}"
-                lines.append(
-                    Quantity("output_delta", L, symbol, formula, latex(rule.delta[j], names),
-                             f"{_plain(symbol)} = {text(rule.delta[j], names)} = {number(delta[r, j], self.decimals, False)}",
-                             float(delta[r, j]), self.batch[r])
-                )
-        return lines
-
-    def hidden_delta(self, problem, l, W_next, delta_next, fprime, delta, A_l, Z_l) -> list[Quantity]:
-        rule = self.derivation.activations[l - 1]
-        lines = []
-        for r in range(delta.shape[0]):
-            ex = self._ex(r)
-            for j in range(delta.shape[1]):
-                terms = [f"w^{{({l + 1})}}_{{{k + 1}{j + 1}}} \\delta^{{({l + 1})}}_{{{k + 1}}}" for k in range(W_next.shape[0])]
-                numbers = [f"{self.n(W_next[k, j])} \\cdot {self.n(delta_next[r, k])}" for k in range(W_next.shape[0])]
-                names = {A: f"a^{{({l})}}_{{{j + 1}}}", Z: f"z^{{({l})}}_{{{j + 1}}}"}
-                values = {A: self.n(A_l[r, j]), Z: self.n(Z_l[r, j])}
-                derivative = rule.derivative
-                formula = f"({' + '.join(terms)}) \\cdot {_wrap(latex(derivative, names))}"
-                substituted = f"({' + '.join(numbers)}) \\cdot {_wrap(latex(derivative, values))}"
-                if isinstance(derivative, sp.Piecewise):  # ReLU-like: show the branch taken
-                    substituted = f"({' + '.join(numbers)}) \\cdot {self.n(fprime[r, j])}"
-                lines.append(self.q("hidden_delta", l, rf"\delta^{{({l})}}_{{{j + 1}}}{ex}", formula, substituted, delta[r, j],
-                                    row=r))
-        return lines
-
-    def gradients(self, l, W, delta, a_prev, grad_W, grad_b, training, bias) -> list[Quantity]:
-        lines = []
-        m = delta.shape[0]
-        prev = "x" if l == 1 else f"a^{{({l - 1})}}"
-        for j in range(W.shape[0]):
-            for k in range(W.shape[1]):
-                pairs = [f"{self.n(delta[r, j])} \\cdot {self.n(a_prev[r, k])}" for r in range(m)]
-                formula = rf"\delta^{{({l})}}_{{{j + 1}}} {prev}_{{{k + 1}}}"
-                substituted = " + ".join(pairs)
-                if m > 1:
-                    prev_i = "x^{[i]}" if l == 1 else f"a^{{({l - 1})[i]}}"
-                    formula = rf"\frac{{1}}{{m}}\sum_i \delta^{{({l})[i]}}_{{{j + 1}}} {prev_i}_{{{k + 1}}}"
-                    substituted = rf"\frac{{1}}{{{m}}}({substituted})"
-                if training.l2 > 0:
-                    formula += rf" + \frac{{\lambda}}{{m}} w^{{({l})}}_{{{j + 1}{k + 1}}}"
-                    substituted += rf" + \frac{{{self.n(training.l2)}}}{{{m}}} \cdot {self.n(W[j, k])}"
-                symbol = rf"\frac{{\partial J}}{{\partial w^{{({l})}}_{{{j + 1}{k + 1}}}}}"
-                lines.append(self.q("grad_W", l, symbol, formula, substituted, grad_W[j, k],
-                                    plain_symbol=f"dJ/dw({l})_{j + 1}{k + 1}"))
-            if bias:
-                values = [self.n(delta[r, j]) for r in range(m)]
-                formula = rf"\delta^{{({l})}}_{{{j + 1}}}"
-                substituted = values[0]
-                if m > 1:
-                    formula = rf"\frac{{1}}{{m}}\sum_i \delta^{{({l})[i]}}_{{{j + 1}}}"
-                    substituted = rf"\frac{{1}}{{{m}}}({' + '.join(values)})"
-                symbol = rf"\frac{{\partial J}}{{\partial b^{{({l})}}_{{{j + 1}}}}}"
-                lines.append(self.q("grad_b", l, symbol, formula, substituted, grad_b[j],
-                                    plain_symbol=f"dJ/db({l})_{j + 1}"))
-        return lines
-
-    def updates(self, l, W, b, grad_W, grad_b, new_W, new_b, eta, bias) -> list[Quantity]:
-        lines = []
-        for j in range(W.shape[0]):
-            for k in range(W.shape[1]):
-                name = f"w^{{({l})}}_{{{j + 1}{k + 1}}}"
-                lines.append(self.q(
-                    "W", l, "{" + name + "}'", rf"{name} - \eta \frac{{\partial J}}{{\partial {name}}}",
-                    rf"{self.n(W[j, k])} - {self.n(eta)} \cdot {self.n(grad_W[j, k])}", new_W[j, k]))
-            if bias:
-                name = f"b^{{({l})}}_{{{j + 1}}}"
-                lines.append(self.q(
-                    "b", l, "{" + name + "}'", rf"{name} - \eta \frac{{\partial J}}{{\partial {name}}}",
-                    rf"{self.n(b[j])} - {self.n(eta)} \cdot {self.n(grad_b[j])}", new_b[j]))
-        return lines
-
-    def loss_after(self, value: float) -> Quantity:
-        return self.q("loss_after", None, "J'", r"J(W', b')", r"\text{forward pass with the updated weights}", value,
-                      plain_sub="forward pass with the updated weights")
-
-
-def _wrap(tex: str) -> str:
-    return tex if tex.replace(".", "").replace("-", "").isalnum() else f"\\left({tex}\\right)"
-
-
-_PLAIN = [
-    (r"\left(", "("), (r"\right)", ")"), (r"\cdot", "*"), (r"\delta", "delta"), (r"\sigma", "sigmoid"),
-    (r"\tanh", "tanh"), (r"\operatorname{ReLU}", "relu"), (r"\operatorname{LeakyReLU}", "leaky_relu"),
-    (r"\operatorname{id}", "id"), (r"\sum_i", "sum_i"), (r"\sum_k", "sum_k"), (r"\eta", "eta"),
-    (r"\lambda", "lambda"), ("^{(", "("), (")}_{", ")_"),
-]
-_FRACTION = re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}")
-_POWER = re.compile(r"e\^\{([^{}]*)\}")
-
-
-def _plain(tex: str) -> str:
-    """A plain-text spelling of derive's own LaTeX snippets, for the terminal."""
-    for old, new in _PLAIN:
-        tex = tex.replace(old, new)
-    tex = _POWER.sub(r"exp(\1)", tex)
-    tex = _FRACTION.sub(lambda m: f"{m[1]}/{m[2]}" if m[2].isalnum() else f"{m[1]}/({m[2]})", tex)
-    tex = re.sub(r"(/\w+)\(", r"\1 * (", tex)
-    tex = tex.replace("{", "").replace("}", "").replace("\\", "")
-    return " ".join(tex.split())

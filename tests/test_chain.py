@@ -12,6 +12,7 @@ import pytest
 from derive.errors import VerificationError
 from derive.loader import load_problem
 from derive.pipeline import solve
+from derive.printing import latex, text
 from derive.verify import verify
 
 PROBLEMS = Path(__file__).resolve().parents[1] / "problems"
@@ -34,7 +35,7 @@ def test_output_weight_chain_of_the_tanh_problem(tanh_chain):
     assert (output.layer, output.row, output.col) == (2, 1, 1)
     assert [f.value for f in output.factors] == pytest.approx([out - 1, out * (1 - out), a1], rel=1e-12)
     assert output.value == pytest.approx((out - 1) * out * (1 - out) * a1, rel=1e-12)
-    assert [f.formula for f in output.factors] == [
+    assert [latex(f.formula) for f in output.factors] == [
         "a^{(2)}_{1} - y_{1}", r"a^{(2)}_{1} \cdot \left(1 - a^{(2)}_{1}\right)", "a^{(1)}_{1}"]
 
 
@@ -46,7 +47,9 @@ def test_hidden_weight_chain_of_the_tanh_problem(tanh_chain):
     expected = [out - 1, out * (1 - out), 0.5, 1 - a1**2, 0.5]  # dL/da, da/dz, w^(2)_11, tanh', x_1
     assert [f.value for f in hidden.factors] == pytest.approx(expected, rel=1e-12)
     assert hidden.value == pytest.approx(math.prod(expected), rel=1e-12)
-    assert hidden.factors[2].substituted == "0.5" and hidden.factors[3].substituted == r"1 - 0.1096^{2}"
+    assert latex(hidden.factors[2].substituted) == "0.5" and latex(hidden.factors[3].substituted) == r"1 - 0.1096^{2}"
+    assert text(hidden.symbol) == "dL/dw(1)_11" and latex(hidden.symbol) == r"\frac{\partial L}{\partial w^{(1)}_{11}}"
+    assert text(hidden.factors[3].partial) == "da(1)_1/dz(1)_1"
 
 
 def test_softmax_output_sums_over_the_output_deltas():
@@ -60,7 +63,10 @@ def test_softmax_output_sums_over_the_output_deltas():
     a2 = np.exp(z2) / np.exp(z2).sum()
     delta2 = a2 - y  # softmax + cross-entropy
     output, hidden = verified.solution.chain_rules
-    assert output.factors[0].formula == "a^{(2)}_{1} - y_{1}"
+    assert latex(output.factors[0].formula) == "a^{(2)}_{1} - y_{1}"
+    assert latex(hidden.factors[0].partial) == (
+        r"\sum_k \frac{\partial L}{\partial z^{(2)}_{k}} \frac{\partial z^{(2)}_{k}}{\partial a^{(1)}_{1}}")
+    assert text(hidden.factors[0].formula) == "delta(2)_1 * w(2)_11 + delta(2)_2 * w(2)_21 + delta(2)_3 * w(2)_31"
     assert output.value == pytest.approx(delta2[0] * a1[0], rel=1e-10)
     assert hidden.factors[0].value == pytest.approx(delta2 @ W2[:, 0], rel=1e-10)
     assert hidden.value == pytest.approx((delta2 @ W2[:, 0]) * (1 - a1[0] ** 2) * x[0], rel=1e-10)

@@ -1,0 +1,130 @@
+"""Stage 4, LaTeX rendering: the tables of a sheet (given data, per-layer summaries, comparison).
+
+Finished booktabs tabulars (built with pylatex) from a problem's numbers and a step's values;
+every symbol in a head or a row is spelled by :mod:`derive.notation`. Used by
+:mod:`derive.sheet`, which places them in its templates.
+"""
+
+from __future__ import annotations
+
+from pylatex import NoEscape, Tabular
+from pylatex.utils import escape_latex
+
+from .notation import NIELSEN, QuantityName
+from .printing import number
+
+N = NIELSEN
+
+
+def escape(text: str) -> str:
+    """Prose from a problem file as literal LaTeX text (pylatex's escaping, plus ``_ < > |`` as
+    text commands, which print as themselves in any font encoding)."""
+    escaped = escape_latex(str(text)).replace(r"\_", r"\textunderscore{}")
+    for char, command in (("<", r"\textless{}"), (">", r"\textgreater{}"), ("|", r"\textbar{}")):
+        escaped = escaped.replace(char, command)
+    return escaped
+
+
+def columns(*groups: int) -> str:
+    """Right-aligned columns, with a wider gap between groups (booktabs style: no vertical rules)."""
+    return r"@{\hspace{1.2em}}".join("r" * g for g in groups)
+
+
+def tabular(spec: str, header: list[str], rows: list[list[str]]) -> str:
+    """A booktabs tabular of finished LaTeX cells, built with pylatex."""
+    table = Tabular(spec, booktabs=True)
+    table.add_row([NoEscape(h) for h in header])
+    table.add_hline()
+    for row in rows:
+        table.add_row([NoEscape(c) for c in row])
+    return table.dumps()
+
+
+def _math(tex: str) -> str:
+    return f"${tex}$"
+
+
+def data_table(problem) -> str:
+    """The examples: inputs x and targets y, one row each."""
+    net = problem.network
+    d = problem.answers.decimals
+    header = (["example"] + [_math(N.node(0, k + 1)) for k in range(net.layers[0])]
+              + [_math(N.y(k + 1)) for k in range(net.layers[-1])])
+    rows = [[str(i + 1)] + [_math(number(v, d, False)) for v in (*x, *y)]
+            for i, (x, y) in enumerate(zip(problem.inputs, problem.targets))]
+    return tabular(columns(1, net.layers[0], net.layers[-1]), header, rows)
+
+
+def summary_tables(problem, step) -> list[dict]:
+    """Per layer: z, a, delta per example; then gradients and updated parameters per neuron."""
+    tables = []
+    for layer in step.layers:
+        tables.append(_values_table(problem.answers.decimals, step, layer))
+        if layer.grad_W is not None:
+            tables.append(_parameters_table(problem.answers.decimals, layer, problem.network.bias))
+    return tables
+
+
+def _values_table(d: int, step, layer) -> dict:
+    l, size = layer.layer, layer.z.shape[1]
+    blocks = [(N.z, layer.z), (N.a, layer.a)] + ([(N.d, layer.delta)] if layer.delta is not None else [])
+    header = ["ex."] + [_math(spell(l, j + 1)) for spell, _ in blocks for j in range(size)]
+    rows = [[str(example + 1)] + [_math(number(v, d, False)) for _, values in blocks for v in values[r]]
+            for r, example in enumerate(step.batch)]
+    return {"caption": f"Layer {l}: forward pass" + (" and deltas" if layer.delta is not None else ""),
+            "tabular": tabular(columns(1, *[size] * len(blocks)), header, rows)}
+
+
+def _parameters_table(d: int, layer, bias: bool) -> dict:
+    l, inputs = layer.layer, layer.grad_W.shape[1]
+    header = ["$j$"]
+    for matrix, vector in (("dW", "db"), ("W", "b")):
+        header += [_math(N.column(matrix, k + 1)) for k in range(inputs)] + ([_math(N.column(vector))] if bias else [])
+    rows = []
+    for j in range(layer.grad_W.shape[0]):
+        cells = [*layer.grad_W[j], *([layer.grad_b[j]] if bias else []), *layer.W[j], *([layer.b[j]] if bias else [])]
+        rows.append([str(j + 1)] + [_math(number(v, d, False)) for v in cells])
+    width = inputs + (1 if bias else 0)
+    gradient = N.inline_gradient.format(p=N.w(l, "j", "k"))
+    return {"caption": rf"Layer {l}: gradients ${gradient}$ and updated parameters",
+            "tabular": tabular(columns(1, width, width), header, rows)}
+
+
+def side_by_side(d: int, options: list[tuple[str, object]], bias: bool) -> str:
+    """Rows: output activations, J, every delta, gradient and updated parameter of step 1, J'.
+
+    ``options`` pairs each option's name with its verified solution."""
+    steps = [other.solution.steps[0] for _, other in options]
+    rows = _comparison_rows(steps[0], bias)
+    header = ["quantity"] + [rf"\texttt{{{escape(option)}}}" for option, _ in options]
+    body = [[_math(_row_name(name, steps[0]))] + [_math(number(pick(s), d, False)) for s in steps]
+            for name, pick in rows]
+    return tabular("l" + "r" * len(options), header, body)
+
+
+def _row_name(name: QuantityName, first) -> str:
+    several = len(first.batch) > 1 and name.example is not None
+    return N.latex(name, first.batch[name.example] + 1 if several else None, inline=True)
+
+
+def _comparison_rows(first, bias: bool) -> list[tuple[QuantityName, object]]:
+    """Each compared quantity and how to read it off a step."""
+    L, batch = len(first.layers), range(len(first.batch))
+    rows = [(QuantityName("a", L, (j,), r), lambda s, r=r, j=j: s.layers[-1].a[r, j])
+            for r in batch for j in range(first.layers[-1].a.shape[1])]
+    rows.append((QuantityName("J"), lambda s: s.loss))
+    if first.layers[0].delta is None:
+        return rows
+    rows += [(QuantityName("delta", l, (j,), r), lambda s, l=l, r=r, j=j: s.layers[l - 1].delta[r, j])
+             for l in range(L, 0, -1) for r in batch for j in range(first.layers[l - 1].delta.shape[1])]
+    for weight, bias_kind, attribute in (("dW", "db", "grad_"), ("W", "b", "")):
+        for l in range(1, L + 1):
+            for j in range(first.layers[l - 1].W.shape[0]):
+                rows += [(QuantityName(weight, l, (j, k)),
+                          lambda s, l=l, j=j, k=k, a=attribute: getattr(s.layers[l - 1], a + "W")[j, k])
+                         for k in range(first.layers[l - 1].W.shape[1])]
+                if bias:
+                    rows.append((QuantityName(bias_kind, l, (j,)),
+                                 lambda s, l=l, j=j, a=attribute: getattr(s.layers[l - 1], a + "b")[j]))
+    rows.append((QuantityName("L_after"), lambda s: s.loss_after))
+    return rows
