@@ -202,6 +202,7 @@ def serve(path: Path, port: int, host: str, workers: int) -> None:
                     log_level="warning")
 
 
+@main.command()
 @click.argument("problem_file", type=click.Path(path_type=Path))
 @click.option("--framework", type=click.Choice([f.value for f in Framework]), required=True,
               help="numpy (from scratch), pytorch (autograd) or keras.")
