@@ -12,6 +12,7 @@ import textwrap
 from enum import Enum
 from typing import Any
 
+from .notation import NIELSEN, Notation
 from .registry import ACTIVATIONS, LOSSES
 from .sheet import environment
 from .spec import Network, Problem
@@ -96,7 +97,20 @@ def script_context(problem: Problem, framework: Framework, exercise: bool) -> di
         "l2_on": training.l2 != 0,
         "activation_code": {name: _activation_code(name, framework) for name in network.activations},
         "keras_note_lines": textwrap.wrap("The loss convention: " + LOSSES[network.loss].keras_note, 94),
-        "parameter_kinds": '("W", "b")' if network.bias else '("W",)',
+        "labels": printed_labels(),
+    }
+
+
+def printed_labels(notation: Notation = NIELSEN) -> dict[str, str]:
+    """How the scripts label what they print: the notation's plain text, as `derive solve` writes
+    it (dJ/dW(1), W(1)', J'); ``{l}`` stays a placeholder the script's f-string fills with the layer."""
+    weights, biases = notation.weight_matrix.text.format(l="{l}"), notation.bias_vector.text.format(l="{l}")
+    cost = notation.cost.text
+    return {
+        "J": cost, "J_after": notation.cost_after.text,
+        "dW": notation.partial.text.format(top=cost, bottom=weights),
+        "db": notation.partial.text.format(top=cost, bottom=biases),
+        "W": notation.updated.text.format(p=weights), "b": notation.updated.text.format(p=biases),
     }
 
 

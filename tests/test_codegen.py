@@ -79,14 +79,14 @@ def expected_values(key: dict) -> dict:
         k = step["step"]
         expected[(k, "examples")] = step["batch"]
         expected[(k, "J")] = step["loss"]
-        expected[(k, "J after update")] = step["loss_after"]
+        expected[(k, "J'")] = step["loss_after"]
         for layer in step["layers"]:
             l = layer["layer"]
-            expected[(k, f"dJ/dW{l}")] = layer["grad_W"]
-            expected[(k, f"W{l} updated")] = layer["W"]
+            expected[(k, f"dJ/dW({l})")] = layer["grad_W"]
+            expected[(k, f"W({l})'")] = layer["W"]
             if bias:
-                expected[(k, f"dJ/db{l}")] = layer["grad_b"]
-                expected[(k, f"b{l} updated")] = layer["b"]
+                expected[(k, f"dJ/db({l})")] = layer["grad_b"]
+                expected[(k, f"b({l})'")] = layer["b"]
     losses = [s["loss"] for s in key["steps"]]
     examples = len(load_problem(key["source"]).inputs)
     size = key["training"]["batch"] if key["training"]["batch"] != "full" else examples
