@@ -58,8 +58,8 @@ def catalogue_path(language: str) -> Path:
 @functools.cache
 def translations(language: str) -> gettext.NullTranslations:
     """The compiled catalogue of ``language`` (English: the messages as they are)."""
-    if language == DEFAULT_LANGUAGE:
-        return gettext.NullTranslations()
+    if language == DEFAULT_LANGUAGE or not catalogue_path(language).is_file():
+        return gettext.NullTranslations()  # a missing catalogue: English, listed by the check
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
@@ -95,7 +95,7 @@ def messages() -> list[Message]:
     descriptions of the activations and losses, in first-seen order."""
     from babel.messages.extract import extract_from_dir
 
-    root = LOCALE_DIR.parent
+    root = Path(__file__).resolve().parent
     found: dict[Message, None] = {}
     sources = [(root, [("**.py", "python")], {}),
                (root.parent / "templates", [("**.j2", "jinja2")], {"**.j2": _JINJA_OPTIONS})]
@@ -119,6 +119,8 @@ def untranslated(language: str, wanted: list[Message] | None = None) -> list[Mes
     from babel.messages.pofile import read_po
 
     wanted = messages() if wanted is None else wanted
+    if not catalogue_path(language).is_file():
+        return list(wanted)
     with catalogue_path(language).open("rb") as po:
         catalog = read_po(po, locale=language, domain=DOMAIN)
     missing = []

@@ -7,6 +7,7 @@ every symbol in a head or a row is spelled by :mod:`derive.notation`. Used by
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from pylatex import NoEscape, Tabular
@@ -19,13 +20,18 @@ from .printing import number
 N = NIELSEN
 
 
+# A run of right-to-left letters (Hebrew, Arabic), with the spaces between its words.
+_RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]+(?: +[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]+)*")
+
+
 def escape(text: str) -> str:
     """Prose from a problem file as literal LaTeX text (pylatex's escaping, plus ``_ < > |`` as
-    text commands, which print as themselves in any font encoding)."""
+    text commands, which print as themselves in any font encoding). A run of Arabic or Hebrew
+    words is set right to left (XeTeX's \\beginR ... \\endR), so that a name reads in its order."""
     escaped = escape_latex(str(text)).replace(r"\_", r"\textunderscore{}")
     for char, command in (("<", r"\textless{}"), (">", r"\textgreater{}"), ("|", r"\textbar{}")):
         escaped = escaped.replace(char, command)
-    return escaped
+    return _RIGHT_TO_LEFT.sub(lambda run: rf"\beginR {run.group(0)}\endR{{}}", escaped)
 
 
 def columns(*groups: int) -> str:
