@@ -11,6 +11,7 @@ from __future__ import annotations
 import sympy as sp
 
 from . import tree
+from .diagram import LABEL_HEIGHT, NEURON_SIZE, Box, Edge, label_width, place_labels
 from .formulas import formulas
 from .i18n import gettext_for, translations
 from .latex_tables import data_table, escape, side_by_side, summary_tables
@@ -161,33 +162,41 @@ def _activation_formula(name: str, layer: int) -> str:
 
 
 def _network_drawing(problem) -> dict:
-    """Coordinates and finished labels for the TikZ picture (the template only places them)."""
+    """Coordinates and finished labels for the TikZ picture (the template only places them);
+    every weight's label at a place :func:`derive.diagram.place_labels` found free."""
     net = problem.network
     d = problem.answers.decimals
     _ = gettext_for(problem.language)
     tallest = max(net.layers)
-    layers = []
+    layers, centres, obstacles = [], {}, []
     for l, size in enumerate(net.layers):
         nodes = []
         for j in range(size):
-            y = (tallest - 1) / 2 - j
-            name = N.node(l, j + 1)
-            bias = f"{N.all_biases.latex} = {number(problem.biases[l - 1][j], d, False)}" if l > 0 and net.bias else ""
-            nodes.append({"id": f"n{l}-{j}", "y": f"{1.9 * y:.2f}", "label": name, "bias": bias})
+            x, y = 4.6 * l, 1.9 * ((tallest - 1) / 2 - j)
+            centres[l, j] = (x, y)
+            obstacles.append(Box(x, y, NEURON_SIZE, NEURON_SIZE))
+            bias = ""
+            if l > 0 and net.bias:
+                value = number(problem.biases[l - 1][j], d, False)
+                bias = f"{N.all_biases.latex} = {value}"
+                obstacles.append(Box(x, y - NEURON_SIZE / 2 - LABEL_HEIGHT / 2, 0.4 + label_width(value), LABEL_HEIGHT))
+            nodes.append({"id": f"n{l}-{j}", "y": f"{y:.2f}", "label": N.node(l, j + 1), "bias": bias})
         activation = _("input") if l == 0 else rf"${ACTIVATIONS[net.activations[l - 1]].latex}$"
         layers.append({"x": f"{4.6 * l:.1f}", "nodes": nodes, "caption": activation,
                        "top": f"{1.9 * (tallest - 1) / 2 + 0.9:.2f}"})
-    edges = []
+    edges, lines = [], []
     for l, W in enumerate(problem.weights, start=1):
         previous = net.layers[l - 1]
         for j, row in enumerate(W):
             for k, w in enumerate(row):
-                # Every label of edges leaving neuron k sits at the same fraction of the edge
-                # (where those edges fan out), a different fraction for each k.
-                pos = 0.2 + 0.45 * (k / (previous - 1) if previous > 1 else 0)
-                edges.append({"source": f"n{l - 1}-{k}", "target": f"n{l}-{j}", "pos": f"{pos:.2f}",
-                              "label": number(w, d, False)})
-    return {"layers": layers, "edges": edges}
+                # A plain layout puts every label of the edges leaving neuron k at one fraction of
+                # the edge, a different one for each k; place_labels starts from there.
+                preferred = 0.2 + 0.45 * (k / (previous - 1) if previous > 1 else 0)
+                edges.append(Edge(centres[l - 1, k], centres[l, j], number(w, d, False), preferred))
+                lines.append({"source": f"n{l - 1}-{k}", "target": f"n{l}-{j}", "label": number(w, d, False)})
+    for line, box in zip(lines, place_labels(edges, obstacles)):
+        line.update(x=f"{box.x:.2f}", y=f"{box.y:.2f}")
+    return {"layers": layers, "edges": lines}
 
 
 def parameter_matrices(problem) -> list[str]:
