@@ -25,6 +25,7 @@ from .registry import ACTIVATIONS, LOSSES
 from .marking import accepted_values
 from .quantities import asked_quantities, expected_values
 from .rounding import moodle_tolerance, shown
+from .safe_math import segments
 from .sections import TITLES
 from .sentences import rounding_phrase, verification_sentence
 from .spec import Answers
@@ -160,7 +161,7 @@ def question_html(verified: VerifiedSolution) -> str:
     net = problem.network
     d = problem.answers.decimals
     _ = gettext_for(problem.language)
-    parts = [f"<p>{html.escape(problem.instructions)}</p>" if problem.instructions else ""]
+    parts = [f"<p>{_instructions_html(problem.instructions)}</p>" if problem.instructions else ""]
     layers = ", ".join(_("layer {l}: {description}").format(l=l, description=html.escape(_(ACTIVATIONS[a].description)))
                        for l, a in enumerate(net.activations, 1))
     parts.append("<p>" + _("Network {layers} ({activations}); loss per example").format(
@@ -186,6 +187,11 @@ def question_html(verified: VerifiedSolution) -> str:
     for group, rows in groups.items():
         parts.append(f"<h5>{_(TITLES[group])}</h5>\n<table>" + "".join(rows) + "</table>")
     return "\n".join(p for p in parts if p)
+
+
+def _instructions_html(text: str) -> str:
+    """The instructions as HTML: the inline math derive.safe_math allows as MathJax \\( \\)."""
+    return "".join(rf"\({html.escape(part)}\)" if kind == "math" else html.escape(part) for kind, part in segments(text))
 
 
 def _cloze_escape(text: str) -> str:

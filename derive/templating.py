@@ -17,6 +17,7 @@ import jinja2
 
 from .i18n import DEFAULT_LANGUAGE, translations, uses_decimal_comma
 from .latex_tables import escape
+from .safe_math import segments
 from .scripts_needed import needs_unicode_engine
 
 
@@ -45,6 +46,7 @@ def environment(language: str = DEFAULT_LANGUAGE) -> jinja2.Environment:
     )
     env.install_gettext_translations(translations(language), newstyle=True)
     env.filters["e"] = env.filters["escape_tex"] = escape
+    env.filters["math_segments"] = segments
     return env
 
 
