@@ -36,6 +36,7 @@ from .answers_loader import load_answers
 from .check_report import marking_json, print_marking
 from .marking import mark
 from .quantities import answers_template
+from .sentences import verification_sentence
 from .terminal import formula_listing, worked_solution
 from .pdf import Engine, build_sheet, compile_joined
 from .i18n import LANGUAGES, language_problem
@@ -153,7 +154,7 @@ def solve(problem_file: Path, json_out: Path | None, quiet: bool, force: bool, l
         where = write_file(json_out, json.dumps(answer_key(verified), indent=2) + "\n", _is_answer_key, force)
         if where == "standard output":
             return
-    click.echo(verified.report.summary() if quiet else worked_solution(verified))
+    click.echo(verification_sentence(verified) if quiet else worked_solution(verified))
     if json_out is not None:
         click.echo(f"answer key written to {where}")
 
