@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -35,6 +36,7 @@ from .answers_loader import load_answers
 from .check_report import marking_json, print_marking
 from .marking import mark
 from .quantities import answers_template
+from .sentences import verification_sentence
 from .terminal import formula_listing, worked_solution
 from .pdf import Engine, build_sheet, compile_joined
 from .codegen import Framework, code_script
@@ -42,6 +44,7 @@ from .lab import run_lab, torch_module
 from .lab_loader import load_dataset, load_lab
 from .lab_report import agreement_text, figures as lab_figures, report_tex, results_json
 from .pdf import compile_pdf
+from .i18n import LANGUAGES, language_problem
 
 
 _NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())
@@ -80,6 +83,23 @@ class _Group(click.Group):
         except Interrupted as interruption:  # also when started as derive.cli:main
             stop(interruption)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _check_language(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and (wrong := language_problem(value)) is not None:
+        raise click.BadParameter(wrong, ctx, param)
+    return value
+
+
+_language_option = click.option(
+    "--lang", "language", callback=_check_language, metavar="|".join(LANGUAGES),
+    help="Language of the sheets' text (default: the problem file's language:, else en).")
+
+
+def _load(problem_file: Path, language: str | None):
+    """The problem, in ``language`` when one is given on the command line."""
+    problem = load_problem(problem_file)
+    return problem if language is None else replace(problem, language=language)
 
 
 @click.group(cls=_Group)
@@ -131,14 +151,15 @@ def check(problem_file: Path, answers_file: Path | None, template_out: Path | No
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write the verified answer key as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verification line.")
 @click.option("--force", is_flag=True, help="Replace or remove files that are not derive's own output.")
-def solve(problem_file: Path, json_out: Path | None, quiet: bool, force: bool) -> None:
+@_language_option
+def solve(problem_file: Path, json_out: Path | None, quiet: bool, force: bool, language: str | None) -> None:
     """Solve PROBLEM_FILE step by step and verify every number (--json -: the key on stdout only)."""
-    verified = solve_problem(load_problem(problem_file))
+    verified = solve_problem(_load(problem_file, language))
     if json_out is not None:
         where = write_file(json_out, json.dumps(answer_key(verified), indent=2) + "\n", _is_answer_key, force)
         if where == "standard output":
             return
-    click.echo(verified.report.summary() if quiet else worked_solution(verified))
+    click.echo(verification_sentence(verified) if quiet else worked_solution(verified))
     if json_out is not None:
         click.echo(f"answer key written to {where}")
 
@@ -158,9 +179,10 @@ def formulas(problem_file: Path) -> None:
               help="Output folder (default: output/<problem name>/).")
 @click.option("--tex-only", is_flag=True, help="Write the .tex files only; no TeX engine needed.")
 @click.option("--force", is_flag=True, help="Replace or remove files that are not derive's own output.")
-def sheet(problem_file: Path, out_dir: Path | None, tex_only: bool, force: bool) -> None:
+@_language_option
+def sheet(problem_file: Path, out_dir: Path | None, tex_only: bool, force: bool, language: str | None) -> None:
     """Write a worksheet and an answer key for PROBLEM_FILE as LaTeX and PDF."""
-    problem = load_problem(problem_file)
+    problem = _load(problem_file, language)
     verified = solve_problem(problem)
     out_dir = out_dir if out_dir is not None else Path("output") / Path(problem_file).stem
     for path in build_sheet(verified, out_dir, tex_only, solve_compared(problem, verified), force):
@@ -177,10 +199,11 @@ def sheet(problem_file: Path, out_dir: Path | None, tex_only: bool, force: bool)
               help="Output folder (default: output/<problem name>-<seed>/).")
 @click.option("--tex-only", is_flag=True, help="Write the .tex files (and key.json, quiz.xml) only; no TeX engine needed.")
 @click.option("--force", is_flag=True, help="Replace or remove files that are not derive's own output.")
+@_language_option
 def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, moodle: bool,
-         out_dir: Path | None, tex_only: bool, force: bool) -> None:
+         out_dir: Path | None, tex_only: bool, force: bool, language: str | None) -> None:
     """Write N randomised, verified variants of PROBLEM_FILE: exam.pdf, key.pdf, key.json (and quiz.xml)."""
-    problem = load_problem(problem_file)
+    problem = _load(problem_file, language)
     students = load_roster(roster) if roster is not None else ()
     sheets = variant_numbers(count, students)
     engine = None if tex_only else Engine.find(single_pass=True)  # the collections have no cross-references
@@ -190,8 +213,8 @@ def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, 
         variants = solve_variants(problem, seed, sheets, students, progress=lambda: bar.advance(task))
         sheet_blocks, answer_blocks = exam_blocks(variants, sheets, students), key_blocks(variants)
         files: dict[str, str | bytes] = {
-            "exam.tex": documents(sheet_blocks, problem.title, seed)[0],
-            "key.tex": documents(answer_blocks, problem.title, seed)[0],
+            "exam.tex": documents(sheet_blocks, problem.title, seed, language=problem.language)[0],
+            "key.tex": documents(answer_blocks, problem.title, seed, language=problem.language)[0],
             "key.json": json.dumps(key_json(problem, seed, variants), indent=2) + "\n",
         }
         if moodle:
@@ -199,8 +222,8 @@ def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, 
             files["quiz.xml"] = quiz_xml([(v.number, v.verified) for v in variants], category)
         if engine is not None:
             parts = os.cpu_count() or 1
-            sources = {"exam": documents(sheet_blocks, problem.title, seed, parts),
-                       "key": documents(answer_blocks, problem.title, seed, parts)}
+            sources = {"exam": documents(sheet_blocks, problem.title, seed, parts, problem.language),
+                       "key": documents(answer_blocks, problem.title, seed, parts, problem.language)}
             task = bar.add_task("LaTeX parts compiled", total=sum(len(p) for p in sources.values()))
             pdfs = compile_joined(sources, engine, done=lambda: bar.advance(task))
             files.update({f"{name}.pdf": content for name, content in pdfs.items()})

@@ -14,7 +14,7 @@ from typing import Any
 
 from .notation import NIELSEN, Notation
 from .registry import ACTIVATIONS, LOSSES
-from .sheet import environment
+from .templating import environment
 from .spec import Network, Problem
 from .verify import VerifiedSolution, require_verified
 

@@ -17,9 +17,10 @@ from .answer_key import answer_key
 from .errors import DeriveError, ProblemError
 from .limits import MAX_VARIANTS
 from .randomise import make_variant, numbers
-from .sheet import derivation_body, environment, escape, final_answers_body, worked_body, worksheet_body
+from .sheet import derivation_body, escape, final_answers_body, worked_body, worksheet_body
 from .spec import Problem, Student
 from .pipeline import solve
+from .templating import render
 from .verify import VerifiedSolution
 
 KEY_SCHEMA_VERSION = 1
@@ -100,16 +101,15 @@ def _names(variant: Variant) -> str:
     return escape(", ".join(f"{s.name} ({s.id})" for s in variant.students))
 
 
-def document(blocks: Sequence[Block], title: str, seed: int, first: bool = True) -> str:
+def document(blocks: Sequence[Block], title: str, seed: int, first: bool = True, language: str = "en") -> str:
     """A complete LaTeX document of ``blocks`` (``first``: this piece opens the whole document)."""
-    return environment().get_template("collection.tex.j2").render(
-        blocks=blocks, title=title, seed=seed, first=first)
+    return render("collection.tex.j2", dict(blocks=blocks, title=title, seed=seed, first=first), language)
 
 
-def documents(blocks: Sequence[Block], title: str, seed: int, parts: int = 1) -> list[str]:
+def documents(blocks: Sequence[Block], title: str, seed: int, parts: int = 1, language: str = "en") -> list[str]:
     """The blocks as ``parts`` complete documents of about equal length, in order."""
     pieces = split(blocks, parts, weight=lambda b: len(b.body))
-    return [document(piece, title, seed, first=i == 0) for i, piece in enumerate(pieces)]
+    return [document(piece, title, seed, first=i == 0, language=language) for i, piece in enumerate(pieces)]
 
 
 def split(items: Sequence, parts: int, weight: Callable[[Any], int]) -> list[list]:

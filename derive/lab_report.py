@@ -15,7 +15,8 @@ import numpy as np
 
 from .errors import DeriveError
 from .lab import AGREEMENT, LabResult
-from .sheet import environment, escape
+from .latex_tables import escape
+from .templating import environment
 
 FIGURES = ("loss.png", "weight-difference.png", "accuracy.png", "confusion-matrix.png", "misclassified.png")
 TABLE_ROWS = 40  # more epochs than this: the table shows every k-th epoch and the last

@@ -7,22 +7,31 @@ every symbol in a head or a row is spelled by :mod:`derive.notation`. Used by
 
 from __future__ import annotations
 
+import re
+from typing import Callable
+
 from pylatex import NoEscape, Tabular
 from pylatex.utils import escape_latex
 
+from .i18n import gettext_for
 from .notation import NIELSEN, QuantityName
 from .printing import number
 
 N = NIELSEN
 
 
+# A run of right-to-left letters (Hebrew, Arabic), with the spaces between its words.
+_RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]+(?: +[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]+)*")
+
+
 def escape(text: str) -> str:
     """Prose from a problem file as literal LaTeX text (pylatex's escaping, plus ``_ < > |`` as
-    text commands, which print as themselves in any font encoding)."""
+    text commands, which print as themselves in any font encoding). A run of Arabic or Hebrew
+    words is set right to left (XeTeX's \\beginR ... \\endR), so that a name reads in its order."""
     escaped = escape_latex(str(text)).replace(r"\_", r"\textunderscore{}")
     for char, command in (("<", r"\textless{}"), (">", r"\textgreater{}"), ("|", r"\textbar{}")):
         escaped = escaped.replace(char, command)
-    return escaped
+    return _RIGHT_TO_LEFT.sub(lambda run: rf"\beginR {run.group(0)}\endR{{}}", escaped)
 
 
 def columns(*groups: int) -> str:
@@ -48,7 +57,7 @@ def data_table(problem) -> str:
     """The examples: inputs x and targets y, one row each."""
     net = problem.network
     d = problem.answers.decimals
-    header = (["example"] + [_math(N.node(0, k + 1)) for k in range(net.layers[0])]
+    header = ([gettext_for(problem.language)("example")] + [_math(N.node(0, k + 1)) for k in range(net.layers[0])]
               + [_math(N.y(k + 1)) for k in range(net.layers[-1])])
     rows = [[str(i + 1)] + [_math(number(v, d, False)) for v in (*x, *y)]
             for i, (x, y) in enumerate(zip(problem.inputs, problem.targets))]
@@ -58,24 +67,26 @@ def data_table(problem) -> str:
 def summary_tables(problem, step) -> list[dict]:
     """Per layer: z, a, delta per example; then gradients and updated parameters per neuron."""
     tables = []
+    _ = gettext_for(problem.language)
     for layer in step.layers:
-        tables.append(_values_table(problem.answers.decimals, step, layer))
+        tables.append(_values_table(problem.answers.decimals, step, layer, _))
         if layer.grad_W is not None:
-            tables.append(_parameters_table(problem.answers.decimals, layer, problem.network.bias))
+            tables.append(_parameters_table(problem.answers.decimals, layer, problem.network.bias, _))
     return tables
 
 
-def _values_table(d: int, step, layer) -> dict:
+def _values_table(d: int, step, layer, _: Callable[[str], str]) -> dict:
     l, size = layer.layer, layer.z.shape[1]
     blocks = [(N.z, layer.z), (N.a, layer.a)] + ([(N.d, layer.delta)] if layer.delta is not None else [])
-    header = ["ex."] + [_math(spell(l, j + 1)) for spell, _ in blocks for j in range(size)]
-    rows = [[str(example + 1)] + [_math(number(v, d, False)) for _, values in blocks for v in values[r]]
+    header = [_("ex.")] + [_math(spell(l, j + 1)) for spell, _values in blocks for j in range(size)]
+    rows = [[str(example + 1)] + [_math(number(v, d, False)) for _spell, values in blocks for v in values[r]]
             for r, example in enumerate(step.batch)]
-    return {"caption": f"Layer {l}: forward pass" + (" and deltas" if layer.delta is not None else ""),
+    caption = _("Layer {l}: forward pass and deltas") if layer.delta is not None else _("Layer {l}: forward pass")
+    return {"caption": caption.format(l=l),
             "tabular": tabular(columns(1, *[size] * len(blocks)), header, rows)}
 
 
-def _parameters_table(d: int, layer, bias: bool) -> dict:
+def _parameters_table(d: int, layer, bias: bool, _: Callable[[str], str]) -> dict:
     l, inputs = layer.layer, layer.grad_W.shape[1]
     header = ["$j$"]
     for matrix, vector in (("dW", "db"), ("W", "b")):
@@ -86,17 +97,17 @@ def _parameters_table(d: int, layer, bias: bool) -> dict:
         rows.append([str(j + 1)] + [_math(number(v, d, False)) for v in cells])
     width = inputs + (1 if bias else 0)
     gradient = N.inline_gradient.format(p=N.w(l, "j", "k"))
-    return {"caption": rf"Layer {l}: gradients ${gradient}$ and updated parameters",
+    return {"caption": _("Layer {l}: gradients ${gradient}$ and updated parameters").format(l=l, gradient=gradient),
             "tabular": tabular(columns(1, width, width), header, rows)}
 
 
-def side_by_side(d: int, options: list[tuple[str, object]], bias: bool) -> str:
+def side_by_side(d: int, options: list[tuple[str, object]], bias: bool, _: Callable[[str], str] = str) -> str:
     """Rows: output activations, J, every delta, gradient and updated parameter of step 1, J'.
 
     ``options`` pairs each option's name with its verified solution."""
-    steps = [other.solution.steps[0] for _, other in options]
+    steps = [other.solution.steps[0] for _option, other in options]
     rows = _comparison_rows(steps[0], bias)
-    header = ["quantity"] + [rf"\texttt{{{escape(option)}}}" for option, _ in options]
+    header = [_("quantity")] + [rf"\texttt{{{escape(option)}}}" for option, _other in options]
     body = [[_math(_row_name(name, steps[0]))] + [_math(number(pick(s), d, False)) for s in steps]
             for name, pick in rows]
     return tabular("l" + "r" * len(options), header, body)

@@ -19,12 +19,15 @@ from typing import Sequence
 
 import numpy as np
 
+from .i18n import gettext_for
 from .printing import number, pmatrix
 from .registry import ACTIVATIONS, LOSSES
 from .marking import accepted_values
 from .quantities import asked_quantities, expected_values
-from .rounding import moodle_tolerance, phrase, shown
+from .rounding import moodle_tolerance, shown
+from .safe_math import segments
 from .sections import TITLES
+from .sentences import rounding_phrase, verification_sentence
 from .spec import Answers
 from .verify import VerifiedSolution, require_verified
 
@@ -145,7 +148,7 @@ def _question(variant: int, verified: VerifiedSolution, html_texts: list[str]) -
     _text(ET.SubElement(question, "name"), problem.title)
     _text(ET.SubElement(question, "questiontext", format="html"), question_html(verified), html_texts)
     _text(ET.SubElement(question, "generalfeedback", format="html"),
-          f"<p>{html.escape(verified.report.summary())}.</p>", html_texts)
+          f"<p>{html.escape(verification_sentence(verified))}.</p>", html_texts)
     for tag, value in (("penalty", "0.3333333"), ("hidden", "0"), ("idnumber", f"variant-{variant}"),
                        ("shuffleanswers", "0")):
         ET.SubElement(question, tag).text = value
@@ -157,28 +160,38 @@ def question_html(verified: VerifiedSolution) -> str:
     problem = verified.problem
     net = problem.network
     d = problem.answers.decimals
-    parts = [f"<p>{html.escape(problem.instructions)}</p>" if problem.instructions else ""]
-    layers = ", ".join(f"layer {l}: {html.escape(ACTIVATIONS[a].description)}" for l, a in enumerate(net.activations, 1))
-    parts.append(f"<p>Network {'-'.join(map(str, net.layers))} ({layers}); loss per example "
-                 rf"\(L = {LOSSES[net.loss].latex}\); \(z^{{(l)}} = W^{{(l)}} a^{{(l-1)}} + b^{{(l)}}\).</p>")
+    _ = gettext_for(problem.language)
+    parts = [f"<p>{_instructions_html(problem.instructions)}</p>" if problem.instructions else ""]
+    layers = ", ".join(_("layer {l}: {description}").format(l=l, description=html.escape(_(ACTIVATIONS[a].description)))
+                       for l, a in enumerate(net.activations, 1))
+    parts.append("<p>" + _("Network {layers} ({activations}); loss per example").format(
+                     layers="-".join(map(str, net.layers)), activations=layers)
+                 + rf" \(L = {LOSSES[net.loss].latex}\); \(z^{{(l)}} = W^{{(l)}} a^{{(l-1)}} + b^{{(l)}}\).</p>")
     for l, (W, b) in enumerate(zip(problem.weights, problem.biases), start=1):
         bias = rf",\quad b^{{({l})}} = {pmatrix([[v] for v in b], d)}" if net.bias else ""
         parts.append(rf"<p>\(W^{{({l})}} = {pmatrix(W, d)}{bias}\)</p>")
-    parts.append(rf"<p>Inputs (one row per example): \(X = {pmatrix(problem.inputs, d)}\), "
-                 rf"targets \(Y = {pmatrix(problem.targets, d)}\).</p>")
+    parts.append("<p>" + _("Inputs (one row per example): {X}, targets {Y}.").format(
+        X=rf"\(X = {pmatrix(problem.inputs, d)}\)", Y=rf"\(Y = {pmatrix(problem.targets, d)}\)") + "</p>")
     training = problem.training
-    parts.append(rf"<p>Learning rate \(\eta = {number(training.learning_rate, d, False)}\)"
-                 + (rf", L2 penalty \(\lambda = {number(training.l2, d, False)}\)" if training.l2 else "")
-                 + ("; one full-batch step" if training.batch_size is None else f"; batches of {training.batch_size}")
-                 + f". Give every answer {html.escape(phrase(problem.answers))} (the first step only), with a "
-                 "decimal point: 0.5, not 0,5 (Moodle reads a comma as a thousands separator).</p>")
+    parts.append("<p>" + _("Learning rate") + rf" \(\eta = {number(training.learning_rate, d, False)}\)"
+                 + (", " + _("L2 penalty") + rf" \(\lambda = {number(training.l2, d, False)}\)" if training.l2 else "")
+                 + (_("; one full-batch step") if training.batch_size is None
+                    else _("; batches of {size}").format(size=training.batch_size))
+                 + _(". Give every answer {rule} (the first step only), with a decimal point: 0.5, not 0,5 (Moodle "
+                     "reads a comma as a thousands separator).").format(rule=html.escape(rounding_phrase(problem.answers, _)))
+                 + "</p>")
     groups: dict[str, list[str]] = {}
     for field in cloze_fields(verified):
         groups.setdefault(field.group, []).append(
             rf"<tr><td>\({field.label}\)</td><td>{cloze(field, problem.answers)}</td></tr>")
     for group, rows in groups.items():
-        parts.append(f"<h5>{TITLES[group]}</h5>\n<table>" + "".join(rows) + "</table>")
+        parts.append(f"<h5>{_(TITLES[group])}</h5>\n<table>" + "".join(rows) + "</table>")
     return "\n".join(p for p in parts if p)
+
+
+def _instructions_html(text: str) -> str:
+    """The instructions as HTML: the inline math derive.safe_math allows as MathJax \\( \\)."""
+    return "".join(rf"\({html.escape(part)}\)" if kind == "math" else html.escape(part) for kind, part in segments(text))
 
 
 def _cloze_escape(text: str) -> str:

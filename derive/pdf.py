@@ -22,6 +22,7 @@ from typing import Callable, Iterator
 
 from .files import provenance, with_provenance, write_run
 from .errors import DeriveError
+from .scripts_needed import is_unicode_document
 from .sheet import Compared, answers_tex, worksheet_tex
 from .verify import VerifiedSolution, require_verified
 
@@ -51,12 +52,13 @@ class LatexError(DeriveError):
 
 
 class NoTexEngineError(DeriveError):
-    """Neither latexmk nor pdflatex is installed."""
+    """Neither latexmk nor pdflatex (or, for a document in another script, xelatex) is installed."""
 
     exit_code = 4
 
-    def __init__(self) -> None:
-        super().__init__("no TeX engine found (latexmk or pdflatex); use --tex-only to write the .tex files only")
+    def __init__(self, engine: str = "latexmk or pdflatex") -> None:
+        super().__init__(f"no TeX engine found ({engine}); use --tex-only to write the .tex files only"
+                         + ("; bash scripts/install-tex.sh installs it" if "xelatex" in engine else ""))
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,17 @@ class Engine:
 
     command: tuple[str, ...]
     passes: int
+
+    def for_source(self, tex: str) -> "Engine":
+        """This engine, or its XeLaTeX counterpart when ``tex`` asks for XeLaTeX (text in a
+        script pdflatex cannot set, :mod:`derive.scripts_needed`)."""
+        if not is_unicode_document(tex) or "pdflatex" not in self.command and "-pdf" not in self.command:
+            return self
+        if not shutil.which("xelatex"):
+            raise NoTexEngineError("xelatex, for text in a script pdflatex cannot set")
+        if self.command[0] == "latexmk":
+            return Engine(tuple("-xelatex" if part == "-pdf" else part for part in self.command), self.passes)
+        return Engine(("xelatex", *self.command[1:]), self.passes)
 
     @staticmethod
     def find(single_pass: bool = False) -> "Engine":
@@ -153,7 +166,7 @@ def compile_pdf(tex: str, name: str = "document", engine: Engine | None = None,
                 assets: dict[str, bytes] | None = None) -> bytes:
     """Compile LaTeX source in a temporary folder and return the PDF's bytes; ``assets`` are
     files the document includes (figures), placed beside it by name."""
-    engine = engine or Engine.find()
+    engine = (engine or Engine.find()).for_source(tex)
     with tempfile.TemporaryDirectory(prefix="derive-tex-") as folder:
         work = Path(folder)
         (work / f"{name}.tex").write_text(tex, encoding="utf-8")

@@ -12,6 +12,7 @@ from decimal import Decimal
 from .errors import ProblemError, shown
 from .free_text import text_problem
 from .grid import grid_values
+from .i18n import language_problem
 from . import limits
 from .limits import MAX_GRID_POINTS, MAX_INSTRUCTIONS_CHARS, MAX_TITLE_CHARS
 from .registry import ACTIVATIONS, LOSSES
@@ -29,6 +30,8 @@ def build(raw: RawProblem, source: str, sha256: str) -> Problem:
         return ProblemError(source, field, message)
 
     _check_text(raw, fail)
+    if (wrong := language_problem(raw.language)) is not None:
+        raise fail("language", wrong)
     _check_sizes(raw, fail)
     if raw.answers.significant_figures is not None and raw.answers.relative_tolerance is not None:
         raise fail("answers", "give either significant_figures or relative_tolerance, not both")
@@ -45,6 +48,7 @@ def build(raw: RawProblem, source: str, sha256: str) -> Problem:
     problem = Problem(
         title=raw.title,
         instructions=raw.instructions,
+        language=raw.language,
         network=network,
         weights=weights,
         biases=biases,

@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from .i18n import gettext_for
 from . import reference
 from .errors import ProblemError
 from .grid import grid_values
@@ -83,7 +84,7 @@ def _draw(problem: Problem, rng: np.random.Generator, variant: int) -> Problem:
     targets = _one_hot(len(problem.targets), problem.network.layers[-1], rng) if spec.targets and spec.targets.one_hot \
         else _matrix(spec.targets, problem.targets, rng)
     instructions = problem.instructions if spec.instructions is None else spec.instructions
-    return dataclasses.replace(problem, title=f"{problem.title} (variant {variant})", instructions=instructions,
+    return dataclasses.replace(problem, title=_variant_title(problem, variant), instructions=instructions,
                                weights=weights, biases=biases, inputs=inputs, targets=targets, randomisation=None)
 
 
@@ -180,3 +181,9 @@ def _on_a_tie(values: np.ndarray, d: int) -> bool:
 def _has_duplicates(values: Iterable[float], d: int) -> bool:
     shown = [number(v, d, False) for v in values if v != 0.0]
     return len(set(shown)) != len(shown)
+
+
+def _variant_title(problem: Problem, variant: int) -> str:
+    """The problem's title with the variant number, in the sheet's language."""
+    _ = gettext_for(problem.language)
+    return _("{title} (variant {n})").format(title=problem.title, n=variant)

@@ -92,6 +92,7 @@ class RawRandomisation(_Strict):
 class RawProblem(_Strict):
     title: str = Field(min_length=1)
     instructions: str = ""
+    language: str = "en"
     network: RawNetwork
     parameters: dict[str, Union[list[NumberRow], NumberRow]]
     data: RawData

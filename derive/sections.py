@@ -3,7 +3,8 @@ whether a forward-only problem (``steps: 0``) asks it.
 
 Every output that groups quantities by section (worksheet questions, worked solution, terminal,
 answers template, marking, Moodle quiz) reads this table, so a section's title or the steps-0
-rule has one home. Stage 0 data: it imports nothing from derive.
+rule has one home. Stage 0 data: it imports only the message marker of :mod:`derive.i18n` (titles and
+questions are English messages, translated where a sheet prints them).
 
 >>> [s.key for s in SECTIONS][:3]
 ['forward', 'loss', 'output_delta']
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Iterable
+
+from .i18n import N_
 
 
 @dataclass(frozen=True)
@@ -30,24 +33,24 @@ class Section:
 
 #: Written exercises a sheet can ask for besides the numbers (never asked by default).
 DERIVATION = Section(
-    "derivation", "Derivation",
-    r"Derive the backpropagation formulas for this network's activations and loss: the "
+    "derivation", N_("Derivation"),
+    N_(r"Derive the backpropagation formulas for this network's activations and loss: the "
     r"output-layer delta $\delta^{{({L})}} = \partial L / \partial z^{{({L})}}$, the hidden-layer delta "
     r"$\delta^{{(l)}}$ in terms of $\delta^{{(l+1)}}$, and the gradients $\partial L/\partial W^{{(l)}}$ "
-    r"and $\partial L/\partial b^{{(l)}}$. Simplify $\delta^{{({L})}}$ as far as you can.",
+    r"and $\partial L/\partial b^{{(l)}}$. Simplify $\delta^{{({L})}}$ as far as you can."),
 )
 
 #: The quantity sections, in the order a student computes them.
 SECTIONS: tuple[Section, ...] = (
-    Section("forward", "Forward pass",
-            "Compute the forward pass: every pre-activation $z$ and activation $a$ of every layer{ex}.", True),
-    Section("loss", "Loss", "Compute the loss{loss_ex}.", True),
-    Section("output_delta", "Output-layer deltas", r"Compute the output-layer delta $\delta^{{({L})}}${ex}."),
-    Section("hidden_delta", "Hidden-layer deltas", r"Compute the hidden-layer deltas, layer by layer backwards{ex}."),
-    Section("gradients", "Gradients", r"Compute the gradient of the {objective} with respect to every weight{bias}."),
-    Section("updates", "Updated weights and biases",
-            r"Apply one gradient-descent update with learning rate $\eta = {eta}$: give every new weight{bias}."),
-    Section("loss_after", "Loss after the update", "Compute the loss again with the updated parameters (same {data})."),
+    Section("forward", N_("Forward pass"),
+            N_("Compute the forward pass: every pre-activation $z$ and activation $a$ of every layer{ex}."), True),
+    Section("loss", N_("Loss"), N_("Compute the loss{loss_ex}."), True),
+    Section("output_delta", N_("Output-layer deltas"), N_(r"Compute the output-layer delta $\delta^{{({L})}}${ex}.")),
+    Section("hidden_delta", N_("Hidden-layer deltas"), N_(r"Compute the hidden-layer deltas, layer by layer backwards{ex}.")),
+    Section("gradients", N_("Gradients"), N_(r"Compute the gradient of the {objective} with respect to every weight{bias}.")),
+    Section("updates", N_("Updated weights and biases"),
+            N_(r"Apply one gradient-descent update with learning rate $\eta = {eta}$: give every new weight{new_bias}.")),
+    Section("loss_after", N_("Loss after the update"), N_("Compute the loss again with the updated parameters (same {data}).")),
 )
 
 #: Every section and exercise by key, the exercise first (a worksheet asks it first).

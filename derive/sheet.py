@@ -8,82 +8,57 @@ Compiling to PDF is :mod:`derive.pdf`'s job.
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
-
-import jinja2
 import sympy as sp
 
 from . import tree
+from .diagram import LABEL_HEIGHT, NEURON_SIZE, Box, Edge, label_width, place_labels
 from .formulas import formulas
+from .i18n import gettext_for, translations
 from .latex_tables import data_table, escape, side_by_side, summary_tables
 from .notation import NIELSEN
 from .printing import latex, number, pmatrix
 from .registry import ACTIVATIONS, LOSSES
-from .rounding import phrase
 from .sections import BY_KEY, asked_sections
 from .sections import TITLES as SECTION_TITLES
+from .sentences import rounding_phrase, verification_sentence
+from .templating import render
 from .verify import VerifiedSolution, require_verified
 from .worked_lines import function_name
 
 Compared = tuple[tuple[str, VerifiedSolution], ...]
 N = NIELSEN
 
-def _templates_folder() -> Path:
-    """templates/ of the source checkout, or the copy an installed wheel carries in the package."""
-    here = Path(__file__).resolve().parent
-    checkout = here.parent / "templates"
-    return checkout if (checkout / "preamble.tex.j2").is_file() else here / "templates"
-
-
-TEMPLATES = _templates_folder()
 MAX_STEPS_WORKED = 3  # more steps than this: step 1 is worked in full, the rest are tabulated
-
-
-
-@functools.cache
-def environment() -> jinja2.Environment:
-    """Jinja2 with LaTeX-friendly delimiters; every undefined name is an error."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        block_start_string="<%", block_end_string="%>",
-        variable_start_string="<<", variable_end_string=">>",
-        comment_start_string="<#", comment_end_string="#>",
-        line_statement_prefix=None, trim_blocks=True, lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
-    )
-    env.filters["e"] = env.filters["escape_tex"] = escape
-    return env
 
 
 def worksheet_tex(verified: VerifiedSolution) -> str:
     """The students' worksheet: the network, the given numbers and the questions."""
-    return _render("worksheet.tex.j2", _worksheet_context(verified))
+    return _render("worksheet.tex.j2", _worksheet_context(verified), verified)
 
 
 def worksheet_body(verified: VerifiedSolution) -> str:
     """The worksheet without preamble: to be placed in a larger document (an exam)."""
-    return _render("worksheet-body.tex.j2", _worksheet_context(verified))
+    return _render("worksheet-body.tex.j2", _worksheet_context(verified), verified)
 
 
 def derivation_body(verified: VerifiedSolution) -> str:
     """The general formulas and the proofs: the same for every problem on one network."""
-    return _render("derivation.tex.j2", _derivation_context(verified))
+    return _render("derivation.tex.j2", _derivation_context(verified), verified)
 
 
 def worked_body(verified: VerifiedSolution, with_tables: bool = True) -> str:
     """The worked solution of the (first few) steps, optionally with their summary tables."""
-    return _render("worked.tex.j2", dict(_common(verified), steps=_worked_steps(verified), with_tables=with_tables))
+    return _render("worked.tex.j2", dict(_common(verified), steps=_worked_steps(verified), with_tables=with_tables), verified)
 
 
 def final_answers_body(verified: VerifiedSolution) -> str:
     """One compact block of final answers: the given numbers and each worked step's tables."""
     verified = require_verified(verified)
-    return _render("final-answers.tex.j2", dict(_common(verified), steps=_worked_steps(verified)))
+    return _render("final-answers.tex.j2", dict(_common(verified), steps=_worked_steps(verified)), verified)
 
 
-def _render(template: str, context: dict) -> str:
-    return environment().get_template(template).render(**context)
+def _render(template: str, context: dict, verified: VerifiedSolution) -> str:
+    return render(template, context, verified.problem.language)
 
 
 def _worksheet_context(verified: VerifiedSolution) -> dict:
@@ -93,10 +68,11 @@ def _worksheet_context(verified: VerifiedSolution) -> dict:
 
 def _derivation_context(verified: VerifiedSolution) -> dict:
     derivation = require_verified(verified).solution.derivation
+    _ = gettext_for(verified.problem.language)
     return {
         "formulas": [{"title": f.title, "latex": f.latex} for f in formulas(derivation)],
         "proofs": [{"claim": p.claim, "method": p.method_latex,
-                    "identities": _plural(p.instances, "identity", "identities"), "holds": p.holds}
+                    "identities": _plural(p.instances, _("identity"), _("identities")), "holds": p.holds}
                    for p in derivation.proofs],
     }
 
@@ -138,12 +114,12 @@ def answers_tex(verified: VerifiedSolution, compared: Compared = ()) -> str:
                             for e in solution.epochs),
         loss_before=number(solution.steps[0].loss, d, False),
         loss_after=None if solution.steps[-1].loss_after is None else number(solution.steps[-1].loss_after, d, False),
-        verification=verified.report.summary(),
+        verification=verification_sentence(verified),
         comparison=_comparison(verified, compared) if compared else None,
-        comparison_verification=[f"{option}: {other.report.summary()}" for option, other in compared
+        comparison_verification=[f"{option}: {verification_sentence(other)}" for option, other in compared
                                  if other.problem.network != problem.network],
     )
-    return _render("answers.tex.j2", context)
+    return _render("answers.tex.j2", context, verified)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -154,14 +130,15 @@ def _common(verified: VerifiedSolution) -> dict:
     problem = verified.problem
     net = problem.network
     loss = LOSSES[net.loss]
+    _ = gettext_for(problem.language)
     return {
         "title": problem.title,
         "instructions": problem.instructions,
         "network": _network_drawing(problem),
         "architecture": "--".join(map(str, net.layers)),
-        "loss_name": loss.description,
+        "loss_name": _(loss.description),
         "loss_latex": loss.latex,
-        "activations": [(l, _activation_formula(a, l), ACTIVATIONS[a].description) for l, a in enumerate(net.activations, 1)],
+        "activations": [(l, _activation_formula(a, l), _(ACTIVATIONS[a].description)) for l, a in enumerate(net.activations, 1)],
         "data": data_table(problem),
         "parameters": parameter_matrices(problem),
         "settings": _settings(problem),
@@ -185,32 +162,41 @@ def _activation_formula(name: str, layer: int) -> str:
 
 
 def _network_drawing(problem) -> dict:
-    """Coordinates and finished labels for the TikZ picture (the template only places them)."""
+    """Coordinates and finished labels for the TikZ picture (the template only places them);
+    every weight's label at a place :func:`derive.diagram.place_labels` found free."""
     net = problem.network
     d = problem.answers.decimals
+    _ = gettext_for(problem.language)
     tallest = max(net.layers)
-    layers = []
+    layers, centres, obstacles = [], {}, []
     for l, size in enumerate(net.layers):
         nodes = []
         for j in range(size):
-            y = (tallest - 1) / 2 - j
-            name = N.node(l, j + 1)
-            bias = f"{N.all_biases.latex} = {number(problem.biases[l - 1][j], d, False)}" if l > 0 and net.bias else ""
-            nodes.append({"id": f"n{l}-{j}", "y": f"{1.9 * y:.2f}", "label": name, "bias": bias})
-        activation = "input" if l == 0 else rf"${ACTIVATIONS[net.activations[l - 1]].latex}$"
+            x, y = 4.6 * l, 1.9 * ((tallest - 1) / 2 - j)
+            centres[l, j] = (x, y)
+            obstacles.append(Box(x, y, NEURON_SIZE, NEURON_SIZE))
+            bias = ""
+            if l > 0 and net.bias:
+                value = number(problem.biases[l - 1][j], d, False)
+                bias = f"{N.all_biases.latex} = {value}"
+                obstacles.append(Box(x, y - NEURON_SIZE / 2 - LABEL_HEIGHT / 2, 0.4 + label_width(value), LABEL_HEIGHT))
+            nodes.append({"id": f"n{l}-{j}", "y": f"{y:.2f}", "label": N.node(l, j + 1), "bias": bias})
+        activation = _("input") if l == 0 else rf"${ACTIVATIONS[net.activations[l - 1]].latex}$"
         layers.append({"x": f"{4.6 * l:.1f}", "nodes": nodes, "caption": activation,
                        "top": f"{1.9 * (tallest - 1) / 2 + 0.9:.2f}"})
-    edges = []
+    edges, lines = [], []
     for l, W in enumerate(problem.weights, start=1):
         previous = net.layers[l - 1]
         for j, row in enumerate(W):
             for k, w in enumerate(row):
-                # Every label of edges leaving neuron k sits at the same fraction of the edge
-                # (where those edges fan out), a different fraction for each k.
-                pos = 0.2 + 0.45 * (k / (previous - 1) if previous > 1 else 0)
-                edges.append({"source": f"n{l - 1}-{k}", "target": f"n{l}-{j}", "pos": f"{pos:.2f}",
-                              "label": number(w, d, False)})
-    return {"layers": layers, "edges": edges}
+                # A plain layout puts every label of the edges leaving neuron k at one fraction of
+                # the edge, a different one for each k; place_labels starts from there.
+                preferred = 0.2 + 0.45 * (k / (previous - 1) if previous > 1 else 0)
+                edges.append(Edge(centres[l - 1, k], centres[l, j], number(w, d, False), preferred))
+                lines.append({"source": f"n{l - 1}-{k}", "target": f"n{l}-{j}", "label": number(w, d, False)})
+    for line, box in zip(lines, place_labels(edges, obstacles)):
+        line.update(x=f"{box.x:.2f}", y=f"{box.y:.2f}")
+    return {"layers": layers, "edges": lines}
 
 
 def parameter_matrices(problem) -> list[str]:
@@ -228,21 +214,26 @@ def parameter_matrices(problem) -> list[str]:
 def _settings(problem) -> list[tuple[str, str]]:
     training = problem.training
     d = problem.answers.decimals
-    batch = "full batch (the mean over all examples)" if training.batch_size is None else f"batches of {training.batch_size}, in file order"
+    _ = gettext_for(problem.language)
+    batch = (_("full batch (the mean over all examples)") if training.batch_size is None
+             else _("batches of {size}, in file order").format(size=training.batch_size))
     if training.epochs:
-        length = f"{training.epochs} epochs ({training.steps} steps)"
+        length = _("{epochs} epochs ({steps} steps)").format(epochs=training.epochs, steps=training.steps)
     else:
-        length = "forward pass only" if training.steps == 0 else f"{training.steps} step{'s' if training.steps != 1 else ''}"
+        length = (_("forward pass only") if training.steps == 0
+                  else (_("{steps} step") if training.steps == 1 else _("{steps} steps")).format(steps=training.steps))
     rows = [
-        ("learning rate", rf"$\eta = {number(training.learning_rate, d, False)}$"),
-        ("training", escape(f"{length}, {batch}")),
+        (_("learning rate"), rf"$\eta = {number(training.learning_rate, d, False)}$"),
+        (_("training"), escape(f"{length}, {batch}")),
     ]
     if training.l2:
-        rows.append(("L2 regularisation", rf"$\lambda = {number(training.l2, d, False)}$ (weights only)"))
+        rows.append((_("L2 regularisation"), rf"$\lambda = {number(training.l2, d, False)}$ " + _("(weights only)")))
     if not problem.network.bias:
-        rows.append(("biases", "none (fixed at 0)"))
-    rows.append(("rounding", f"give answers {escape(phrase(problem.answers))}; keep full precision in between"))
+        rows.append((_("biases"), _("none (fixed at 0)")))
+    rows.append((_("rounding"), _("give answers {rule}; keep full precision in between").format(
+        rule=escape(rounding_phrase(problem.answers, _)))))
     return rows
+
 
 
 def _questions(verified: VerifiedSolution) -> list[str]:
@@ -250,25 +241,34 @@ def _questions(verified: VerifiedSolution) -> list[str]:
     training = problem.training
     batch = problem.examples if training.batch_size is None else training.batch_size
     many = batch > 1
+    _ = gettext_for(problem.language)
     fill = {
-        "ex": " for every example of the batch" if many else "",
-        "loss_ex": " of every example and the objective $J$ of the batch" if many or training.l2 else "",
+        "ex": _(" for every example of the batch") if many else "",
+        "loss_ex": _(" of every example and the objective $J$ of the batch") if many or training.l2 else "",
         "L": problem.network.depth,
-        "objective": "batch objective $J$" if many or training.l2 else "loss",
-        "bias": " and bias" if problem.network.bias else "",
+        "objective": _("batch objective $J$") if many or training.l2 else _("loss"),
+        "bias": _(" and bias") if problem.network.bias else "",
+        # the same words as the object of "give every new weight" (another case in sk, fi, ru)
+        "new_bias": translations(problem.language).pgettext("the object of 'give every new weight'", " and bias")
+        if problem.network.bias else "",
         "eta": number(training.learning_rate, problem.answers.decimals, False),
-        "data": "batch" if many else "example",
+        "data": _("batch") if many else _("example"),
     }
     asked = asked_sections(problem.answers.asked, training.steps, exercises=True)
-    questions = [BY_KEY[q].question.format(**fill) for q in asked]
+    questions = [_(BY_KEY[q].question).format(**fill) for q in asked]
     if problem.compare is not None:
-        noun = "hidden activation" if problem.compare.what == "hidden_activation" else "loss"
         options = [escape(o) for o in problem.compare.options]
-        questions.append(f"Repeat the computation with the {noun} replaced by each of {', '.join(options[:-1])} and "
-                         f"{options[-1]}, and compare the results in a table: which changes, and why?")
+        repeat = (_("Repeat the computation with the hidden activation replaced by each of {options} and {last}, and "
+                    "compare the results in a table: which changes, and why?")
+                  if problem.compare.what == "hidden_activation" else
+                  _("Repeat the computation with the loss replaced by each of {options} and {last}, and compare the "
+                    "results in a table: which changes, and why?"))
+        questions.append(repeat.format(options=", ".join(options[:-1]), last=options[-1]))
     if training.steps > 1:
-        questions.append(f"Repeat for all {training.steps} steps (batches in file order, wrapping around) and "
-                         "tabulate the loss before each update" + (" and the mean loss per epoch." if training.epochs else "."))
+        questions.append((_("Repeat for all {steps} steps (batches in file order, wrapping around) and tabulate the "
+                            "loss before each update and the mean loss per epoch.") if training.epochs else
+                          _("Repeat for all {steps} steps (batches in file order, wrapping around) and tabulate the "
+                            "loss before each update.")).format(steps=training.steps))
     return questions
 
 
@@ -279,8 +279,8 @@ def _questions(verified: VerifiedSolution) -> list[str]:
 def _comparison(verified: VerifiedSolution, compared: Compared) -> dict:
     """Worked steps of every option other than the file's own, then one side-by-side table."""
     problem = verified.problem
-    what = problem.compare.what
-    noun = "hidden activation" if what == "hidden_activation" else "loss"
+    _ = gettext_for(problem.language)
+    hidden = problem.compare.what == "hidden_activation"
     own = _option_of(problem)
     columns = ([] if own in dict(compared) else [(own, verified)]) + list(compared)
     alternatives = []
@@ -289,16 +289,21 @@ def _comparison(verified: VerifiedSolution, compared: Compared) -> dict:
             continue
         solution = other.solution
         alternatives.append({
-            "heading": escape(f"With {noun} {option}"),
+            "heading": escape((_("With hidden activation {option}") if hidden else _("With loss {option}")).format(option=option)),
             "steps": [_worked_step(other.problem, step, len(solution.steps) > 1) for step in solution.steps[:1]],
         })
-    names = ", ".join(escape(option) for option, _ in columns)
+    names = ", ".join(escape(option) for option, _other in columns)
+    listed = ", ".join(option for option, _other in columns)
+    title = _("Comparison of the hidden activations: {options}") if hidden else _("Comparison of the losses: {options}")
+    intro = (_("The same network, numbers and step with the hidden activation replaced by each of {n} options; the "
+               "worked solution above is the one with {own}.") if hidden else
+             _("The same network, numbers and step with the loss replaced by each of {n} options; the worked "
+               "solution above is the one with {own}."))
     return {
-        "title": escape(f"Comparison of the {noun}s: {', '.join(option for option, _ in columns)}"),
-        "intro": escape(f"The same network, numbers and step with the {noun} replaced by each of {len(columns)} "
-                        f"options; the worked solution above is the one with {own}.") if len(columns) > 1 else names,
+        "title": escape(title.format(options=listed)),
+        "intro": escape(intro.format(n=len(columns), own=own)) if len(columns) > 1 else names,
         "alternatives": alternatives,
-        "table": side_by_side(problem.answers.decimals, columns, problem.network.bias),
+        "table": side_by_side(problem.answers.decimals, columns, problem.network.bias, _),
     }
 
 
@@ -318,18 +323,27 @@ def _plural(count: int, one: str, many: str) -> str:
 def _chain_intro(problem, rules) -> str:
     if not rules:
         return ""
-    example = rules[0].example + 1
+    _ = gettext_for(problem.language)
     several = problem.examples > 1
-    loss = f"the loss ${N.loss.latex}$"
-    whose = f"{loss} of example {example} (the first of step 1)" if several else loss
-    batch = (" The gradient of the batch objective averages this over the batch's examples"
-             if several and (problem.training.batch_size or problem.examples) > 1 else "")
-    if problem.training.l2:
-        batch += (" and adds" if batch else " The gradient of the objective adds") + f" the L2 term ${N.lam()} w/{N.m()}$"
-    batch += "." if batch else ""
-    return (f"The derivative of {whose} with respect to one output-layer weight"
-            + (" and one hidden-layer weight" if len(rules) > 1 else "")
-            + ", as the product of the local derivatives SymPy derived, each evaluated at the numbers." + batch)
+    weights = (_("one output-layer weight and one hidden-layer weight") if len(rules) > 1
+               else _("one output-layer weight"))
+    sentence = (_("The derivative of the loss ${loss}$ of example {example} (the first of step 1) with respect to "
+                  "{weights}, as the product of the local derivatives SymPy derived, each evaluated at the numbers.")
+                if several else
+                _("The derivative of the loss ${loss}$ with respect to {weights}, as the product of the local "
+                  "derivatives SymPy derived, each evaluated at the numbers."))
+    averaged = several and (problem.training.batch_size or problem.examples) > 1
+    l2 = rf"${N.lam()} w/{N.m()}$"
+    if averaged and problem.training.l2:
+        batch = _(" The gradient of the batch objective averages this over the batch's examples and adds the L2 term {l2}.")
+    elif averaged:
+        batch = _(" The gradient of the batch objective averages this over the batch's examples.")
+    elif problem.training.l2:
+        batch = _(" The gradient of the objective adds the L2 term {l2}.")
+    else:
+        batch = ""
+    return (sentence.format(loss=N.loss.latex, example=rules[0].example + 1, weights=weights)
+            + batch.format(l2=l2))
 
 
 def _chain(problem, rule) -> dict:
@@ -351,14 +365,16 @@ def _chain(problem, rule) -> dict:
 
 def _worked_step(problem, step, several: bool) -> dict:
     d = problem.answers.decimals
+    _ = gettext_for(problem.language)
     sections = []
     for section, title in SECTION_TITLES.items():
         quantities = [q for q in step.worked if q.section == section]
         if quantities:
-            sections.append({"title": title, "groups": _by_example(quantities, d, len(step.batch) > 1)})
+            sections.append({"title": _(title), "groups": _by_example(quantities, d, len(step.batch) > 1, _)})
     batch = ", ".join(str(i + 1) for i in step.batch)
+    heading = _("Step {step} (examples {batch})") if len(step.batch) > 1 else _("Step {step} (example {batch})")
     return {
-        "heading": f"Step {step.index + 1} (example{'s' if len(step.batch) > 1 else ''} {batch})" if several else "",
+        "heading": heading.format(step=step.index + 1, batch=batch) if several else "",
         "sections": sections,
         "notes": list(step.notes),
         "tables": summary_tables(problem, step),
@@ -367,7 +383,7 @@ def _worked_step(problem, step, several: bool) -> dict:
     }
 
 
-def _by_example(quantities, d: int, several: bool) -> list[dict]:
+def _by_example(quantities, d: int, several: bool, _=str) -> list[dict]:
     """The lines of one section, grouped by example (as a student works one example at a time);
     quantities of the whole batch (the objective, gradients) come last, without a heading."""
     groups: dict = {}
@@ -376,4 +392,4 @@ def _by_example(quantities, d: int, several: bool) -> list[dict]:
             {"symbol": latex(q.symbol), "formula": latex(q.formula), "substituted": latex(q.substituted),
              "value": number(q.value, d, False)})
     order = sorted(groups, key=lambda e: (e is None, e or 0))
-    return [{"heading": "" if e is None else f"Example {e + 1}", "lines": groups[e]} for e in order]
+    return [{"heading": "" if e is None else _("Example {n}").format(n=e + 1), "lines": groups[e]} for e in order]

@@ -157,6 +157,7 @@ class Problem:
     training: Training
     answers: Answers = field(default_factory=Answers)
     instructions: str = ""
+    language: str = "en"  # the language of the text derive writes on the sheets (derive.i18n)
     source: str = "<memory>"
     sha256: str = ""
     compare: Comparison | None = None

@@ -1,10 +1,15 @@
-"""Terminal rendering: a readable worked solution (a thin driver over a verified solution)."""
+"""Terminal rendering: a readable worked solution (a thin driver over a verified solution).
+
+The section headings, notes and verification line are in the problem's language (derive.i18n);
+the rest of the terminal text is English."""
 
 from __future__ import annotations
 
 from .formulas import Formula
+from .i18n import gettext_for
 from .printing import number, text
 from .sections import TITLES as SECTION_TITLES
+from .sentences import verification_sentence
 from .verify import VerifiedSolution, require_verified
 from .worked import Quantity
 
@@ -14,6 +19,7 @@ def worked_solution(verified: VerifiedSolution, max_steps_shown: int = 3) -> str
     verified = require_verified(verified)
     solution = verified.solution
     problem = solution.problem
+    _ = gettext_for(problem.language)
     out = [problem.title, "=" * len(problem.title), _describe(problem), ""]
     shown = solution.steps if len(solution.steps) <= max_steps_shown else solution.steps[:1]
     for step in shown:
@@ -22,8 +28,8 @@ def worked_solution(verified: VerifiedSolution, max_steps_shown: int = 3) -> str
         for section, title in SECTION_TITLES.items():
             lines = [_line(q, problem.answers.decimals) for q in step.worked if q.section == section]
             if lines:
-                out += [f"  {title}"] + [f"    {line}" for line in lines] + [""]
-        out += [f"  Note: {note}" for note in step.notes]
+                out += [f"  {_(title)}"] + [f"    {line}" for line in lines] + [""]
+        out += [f"  {_('Note:')} {note}" for note in step.notes]
     if len(shown) < len(solution.steps):
         out += [f"(steps 2 to {len(solution.steps)} are worked the same way; see --json for every number)", ""]
     d = problem.answers.decimals
@@ -34,7 +40,7 @@ def worked_solution(verified: VerifiedSolution, max_steps_shown: int = 3) -> str
     if problem.training.epochs:
         out += ["Mean loss per epoch"] + [f"  epoch {e.epoch}: {number(e.mean_loss, d, False)}" for e in solution.epochs]
         out.append("")
-    out.append(verified.report.summary())
+    out.append(verification_sentence(verified))
     return "\n".join(out)
 
 
