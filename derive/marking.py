@@ -26,6 +26,7 @@ what is right.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -211,10 +212,13 @@ class _Marker:
     def follows_at_full_precision(self, name: QuantityName, value: float) -> bool:
         """Whether ``value`` follows honestly from the student's earlier values taken at full
         precision: the chain of a mistake made earlier, which the student's written (rounded)
-        earlier answers agree with (only such chains are followed onwards)."""
+        earlier answers agree with (only such chains are followed onwards, and only those that
+        change one of those earlier values: the others follow on as the honest runs do)."""
+        honest = from_the_start(self.problem, Method())
         for i, (_, method) in enumerate(self.variants):
             whole = from_the_start(self.problem, method)
-            if not self.consistent(name, whole):
+            sources = self.sources(name)
+            if all(self.matches(whole[p], honest[p]) for p in sources) or not self.consistent(name, whole):
                 continue
             if i not in self.full_chains:
                 self.full_chains[i] = _onwards_at_full_precision(self.problem, whole, self.given)
@@ -282,26 +286,50 @@ class _Marker:
     def pair_explanations(self, name: QuantityName, value: float) -> dict[tuple[str, str], str]:
         """The pairs of catalogue mistakes that together give ``value``, when no single one does.
 
-        Only mistakes that each change this quantity on their own are paired (at most
-        :data:`MAX_PAIRS` pairs), so the search stays small."""
+        Two mistakes are paired only where each changes this quantity on its own, made from the
+        student's values or made from the start (at most :data:`MAX_PAIRS` pairs tried), so the
+        search stays small."""
         honest = self.honest_values(name)
-        acting = [(mistake, method) for (mistake, method), (_, local, whole) in zip(self.variants, self.mutated)
-                  if not all(any(self.matches(run[name], h) for h in honest) for run in (local, whole))]
+
+        def changes(run: dict) -> bool:
+            return not any(self.matches(run[name], h) for h in honest)
+
+        acting = [(abs(min(local[name], whole[name], key=lambda v: abs(v - value)) - value), i,
+                   mistake, method, changes(local), changes(whole))
+                  for i, ((mistake, method), (_, local, whole)) in enumerate(zip(self.variants, self.mutated))]
+        # the mistakes that come nearest the student's value alone are paired first
+        acting = sorted(entry for entry in acting if entry[4] or entry[5])
         found: dict[tuple[str, str], str] = {}
         tried = 0
-        for i, (first, one) in enumerate(acting):
-            for second, other in acting[i + 1:]:
-                both = combined(one, other) if first.id != second.id else None
-                if both is None or (first.id, second.id) in found:
-                    continue
-                if tried == MAX_PAIRS:
-                    return found
-                tried += 1
-                if both not in self.pair_runs:
-                    self.pair_runs[both] = recompute(self.problem, both, self.given)
-                if self.explains(name, value, honest, self.pair_runs[both], from_the_start(self.problem, both)):
-                    found[(first.id, second.id)] = f"two mistakes together: {first.explanation}; and {second.explanation}"
+        for i, j in sorted(itertools.combinations(range(len(acting)), 2), key=lambda pair: (sum(pair), pair)):
+            (*_, first, one, first_local, first_whole), (*_, second, other, second_local, second_whole) = \
+                sorted((acting[i], acting[j]), key=lambda entry: entry[1])  # named in catalogue order
+            both = combined(one, other) if first.id != second.id else None
+            local, whole = first_local and second_local, first_whole and second_whole
+            if both is None or (first.id, second.id) in found or not (local or whole):
+                continue
+            if tried == MAX_PAIRS:
+                break
+            tried += 1
+            if self.pair_explains(name, value, both, local, whole):
+                found[(first.id, second.id)] = f"two mistakes together: {first.explanation}; and {second.explanation}"
         return found
+
+    def pair_explains(self, name: QuantityName, value: float, both: Method, local: bool, whole: bool) -> bool:
+        """Whether the two mistakes of ``both`` give ``value``, made from the student's values
+        (when ``local``) or from the start (when ``whole``)."""
+        honest = self.honest_values(name)
+        if whole:
+            run = from_the_start(self.problem, both)
+            if not any(self.matches(run[name], h) for h in honest) and self.matches(value, run[name]) \
+                    and self.consistent(name, run):
+                return True
+        if local:
+            if both not in self.pair_runs:
+                self.pair_runs[both] = recompute(self.problem, both, self.given)
+            run = self.pair_runs[both]
+            return not any(self.matches(run[name], h) for h in honest) and self.matches(value, run[name])
+        return False
 
     def consistent(self, name: QuantityName, run: dict[QuantityName, float]) -> bool:
         """Whether the student's earlier answers agree with ``run`` (a mistake made from the start)."""

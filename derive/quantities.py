@@ -29,7 +29,7 @@ from .verify import VerifiedSolution, require_verified
 
 __all__ = ["AskedQuantity", "QuantityName", "StudentAnswers", "all_quantities", "answers_template",
            "asked_quantities", "checked_steps", "example_losses", "expected_values", "first_batch", "has_cost",
-           "parents", "step_batch", "step_label"]
+           "parents", "step_batch", "step_heading", "step_label"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,12 @@ def step_batch(problem: Problem, step: int) -> tuple[int, ...]:
     """The example indices of step ``step``'s batch (from 0; all examples for steps: 0)."""
     if problem.training.steps == 0:
         return tuple(range(problem.examples))
-    return problem.training.batch_indices(problem.examples)[step]
+    return _batches(problem.training, problem.examples)[step]
+
+
+@functools.lru_cache(maxsize=256)  # asked for every quantity of every step while marking
+def _batches(training, examples: int) -> tuple[tuple[int, ...], ...]:
+    return training.batch_indices(examples)
 
 
 def first_batch(problem: Problem) -> tuple[int, ...]:
@@ -113,7 +118,7 @@ def _quantities(problem: Problem, asked, notation: Notation, steps: int | None) 
                 words = notation.words(q, example, depth, l2, cost)
                 out.append(AskedQuantity(
                     q, step_label(label, step), _step_aliases(label, aliases, step), section,
-                    words if problem.training.steps < 2 else f"step {step + 1}: {words}",
+                    words,
                     notation.latex(q, example, inline=True, wide=wide)))
     return tuple(out)
 
@@ -217,18 +222,17 @@ def answers_template(problem: Problem) -> str:
     for item in asked:
         if (item.name.step, item.section) != section:
             section = (item.name.step, item.section)
-            lines += ["", f"# {_step_heading(problem, item.name.step)}{TITLES[item.section]}"]
+            heading = f"{step_heading(problem, item.name.step)}: " if checked_steps(problem) > 1 else ""
+            lines += ["", f"# {heading}{TITLES[item.section]}"]
         lines.append(f"{item.label}: null".ljust(24) + f"# {item.meaning}")
     return "\n".join(lines) + "\n"
 
 
-def _step_heading(problem: Problem, step: int) -> str:
-    """"Step 2 (example 2): " before a section's title on a multi-step sheet; "" otherwise."""
-    if checked_steps(problem) == 1:
-        return ""
+def step_heading(problem: Problem, step: int) -> str:
+    """A step's heading on a multi-step sheet: ``Step 2 (example 2)``."""
     batch = step_batch(problem, step)
     examples = f"example {batch[0] + 1}" if len(batch) == 1 else f"examples {', '.join(str(i + 1) for i in batch)}"
-    return f"Step {step + 1} ({examples}): "
+    return f"Step {step + 1} ({examples})"
 
 
 @dataclass(frozen=True)

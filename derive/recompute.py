@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 import functools
 from dataclasses import dataclass, fields
-from typing import Mapping, Union
+from typing import Iterator, Mapping, Union
 
 import numpy as np
 
@@ -118,16 +118,17 @@ def combined(first: Method, second: Method) -> Method | None:
     return Method(**settings)
 
 
-def recompute(problem: Problem, method: Method, given: Mapping[QuantityName, float]) -> dict[QuantityName, float]:
-    """Every quantity of every asked step computed with ``method`` from the student's ``given`` values."""
-    return _Run(problem, method, given).values
+def recompute(problem: Problem, method: Method, given: Mapping[QuantityName, float]) -> Mapping[QuantityName, float]:
+    """Every quantity of every asked step computed with ``method`` from the student's ``given``
+    values. The mapping computes a step when one of its quantities is first read (a slip in step
+    1 is diagnosed without recomputing twenty steps)."""
+    return _Run(problem, method, given)
 
 
 @functools.lru_cache(maxsize=1024)
-def from_the_start(problem: Problem, method: Method) -> dict[QuantityName, float]:
+def from_the_start(problem: Problem, method: Method) -> Mapping[QuantityName, float]:
     """:func:`recompute` with no answers of the student's: the whole computation done with
-    ``method``. It depends on the problem alone, so it is made once per problem and method
-    (callers must not change the dict)."""
+    ``method``. It depends on the problem alone, so it is made once per problem and method."""
     return recompute(problem, method, {})
 
 
@@ -140,21 +141,39 @@ def _names(kind: str, layer: int, shape: tuple[int, ...], per_example: bool, ste
                  for position in np.ndindex(shape))
 
 
-class _Run:
-    """One recomputation; ``values`` holds what each quantity comes out as before the
-    student's own value replaces it."""
+class _Run(Mapping):
+    """One recomputation, read as a mapping: what each quantity comes out as before the
+    student's own value replaces it. Steps are computed in order, when first read."""
 
     def __init__(self, problem: Problem, method: Method, given: Mapping[QuantityName, float]) -> None:
         self.problem, self.method, self.given = problem, method, given
         self.values: dict[QuantityName, float] = {}
         self.W = [np.array(W, dtype=float) for W in problem.weights]
         self.b = [np.array(b, dtype=float) for b in problem.biases]
-        inputs, targets = np.array(problem.inputs, dtype=float), np.array(problem.targets, dtype=float)
-        with np.errstate(all="ignore"):  # a student's wild value may overflow: it then matches nothing
-            for step in range(checked_steps(problem)):
-                batch = list(step_batch(problem, step))
-                self.step, self.X, self.Y, self.m = step, inputs[batch], targets[batch], len(batch)
+        self.inputs, self.targets = np.array(problem.inputs, dtype=float), np.array(problem.targets, dtype=float)
+        self.done, self.steps = 0, checked_steps(problem)
+
+    def through(self, step: int) -> None:
+        """Compute every step up to ``step`` (from 0) not computed yet."""
+        while self.done <= min(step, self.steps - 1):
+            batch = list(step_batch(self.problem, self.done))
+            self.step, self.X, self.Y, self.m = self.done, self.inputs[batch], self.targets[batch], len(batch)
+            with np.errstate(all="ignore"):  # a student's wild value may overflow: it then matches nothing
                 self.run()
+            self.done += 1
+
+    def __getitem__(self, name: QuantityName) -> float:
+        if name.step >= self.done:
+            self.through(name.step)
+        return self.values[name]
+
+    def __iter__(self) -> Iterator[QuantityName]:
+        self.through(self.steps - 1)
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        self.through(self.steps - 1)
+        return len(self.values)
 
     def settle(self, kind: str, layer: int, array: np.ndarray, per_example: bool, record: bool = True) -> np.ndarray:
         """Record ``array``'s entries (unless not ``record``), then return it with the student's
