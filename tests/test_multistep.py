@@ -152,3 +152,25 @@ def test_check_exit_codes_over_every_step(tmp_path):
     assert run(answers | {"s3.L_after": answers["s3.L_after"] + 0.1}).returncode == 1
     unknown = run({"s4.z1_1": 0.1})
     assert unknown.returncode == 2 and "s4.z1_1" in unknown.stderr
+
+
+def test_the_web_page_shows_and_marks_every_step(tmp_path):
+    import re
+
+    from starlette.testclient import TestClient
+
+    from derive.web.app import create_app, load_catalogue
+
+    (tmp_path / "three-steps.yaml").write_text(TEXT, encoding="utf-8")
+    client = TestClient(create_app(load_catalogue(tmp_path)), raise_server_exceptions=False)
+    page = client.get("/sheet/three-steps").text
+    assert [h for h in re.findall(r'<h2 class="step"[^>]*>([^<]+)</h2>', page)] == [
+        "Step 1 (example 1)", "Step 2 (example 2)", "Step 3 (example 1)"]
+    assert 'name="s3.L_after"' in page
+    right = by_hand()
+    answers = by_hand(slips={"s2.new_b2_1": round(right["s2.new_b2_1"] + 0.2, 4)})  # carried into step 3
+    marked = client.post("/sheet/three-steps", data={k: str(v) for k, v in answers.items()}).text
+    statuses = dict((label, status) for status, label in re.findall(r'<div class="q (\w+)" id="row-([^"]+)"', marked))
+    assert len(statuses) == len(right)
+    assert statuses["s2.new_b2_1"] == "wrong" and statuses["s3.z2_1"] == "follow_through"
+    assert statuses["s2.new_W2_11"] == "correct"
