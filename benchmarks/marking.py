@@ -3,8 +3,9 @@
 For each problem it solves once, then builds a student's answers from the verified key (every
 value rounded to the sheet's decimals, one value in three off by 0.3, so that the follow-through
 and the mistake catalogue run), and times ``mark`` (best of ``--repeats``). Marking reruns the
-first step 4 times the honest ways and twice per catalogue variant (from the student's values
-and from the start): 32-38 runs for these problems.
+steps it needs 4 times the honest ways and once per catalogue variant from the student's values
+(the variants' runs from the start are made once per problem, so the first call, not timed here,
+is slower), plus pairs of mistakes for the values no single one explains (bounded per sheet).
 
 Run from the repository root:  python benchmarks/marking.py [--repeats 5]
 """

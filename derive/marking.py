@@ -13,7 +13,8 @@ parameters at the end of the step before):
    would otherwise buy easy credit downstream;
 3. otherwise **wrong**, with the catalogue's mistakes (:mod:`derive.mistakes`) that reproduce
    the value named; when no single one does, the pairs of mistakes that do (at most
-   :data:`MAX_PAIRS` tried); or a plain statement that none does.
+   :data:`MAX_PAIRS` tried per value, :data:`MAX_PAIRS_PER_SHEET` per sheet); or a plain
+   statement that none does.
 
 Only what a sheet needs is computed: nothing for a right value, the honest recomputations for the
 first wrong one, the catalogue's for the first one they do not explain; the catalogue's
@@ -144,8 +145,10 @@ def mark(verified: VerifiedSolution, answers: StudentAnswers) -> Marking:
     return Marking(problem.title, problem.source, answers.source, problem.answers, marks, problem.training.steps)
 
 
-#: At most this many pairs of mistakes are tried for one wrong value (only when no single one explains it).
+#: At most this many pairs of mistakes are tried for one wrong value (only when no single one
+#: explains it), and at most ``MAX_PAIRS_PER_SHEET`` for a whole answers file.
 MAX_PAIRS = 32
+MAX_PAIRS_PER_SHEET = 128
 
 
 def _onwards_at_full_precision(problem: Problem, chain: dict, given: dict) -> list[dict]:
@@ -176,6 +179,7 @@ class _Marker:
         self.variants = mistake_variants(problem)
         self.full_chains: dict[int, list[dict]] = {}  # variant -> its onward runs, made when first needed
         self.pair_runs: dict[Method, dict] = {}
+        self.pair_budget = MAX_PAIRS_PER_SHEET
         self.right: set[QuantityName] = set()
         self.order: dict[str, tuple[int, int]] | None = None  # computed when first needed
         self.stock: dict[QuantityName, tuple[str, ...]] = {}  # wrong value -> degenerate values it rests on
@@ -287,8 +291,8 @@ class _Marker:
         """The pairs of catalogue mistakes that together give ``value``, when no single one does.
 
         Two mistakes are paired only where each changes this quantity on its own, made from the
-        student's values or made from the start (at most :data:`MAX_PAIRS` pairs tried), so the
-        search stays small."""
+        student's values or made from the start, the nearest to the student's value first (at
+        most :data:`MAX_PAIRS` pairs tried, :data:`MAX_PAIRS_PER_SHEET` for the sheet)."""
         honest = self.honest_values(name)
 
         def changes(run: dict) -> bool:
@@ -308,9 +312,9 @@ class _Marker:
             local, whole = first_local and second_local, first_whole and second_whole
             if both is None or (first.id, second.id) in found or not (local or whole):
                 continue
-            if tried == MAX_PAIRS:
+            if tried == MAX_PAIRS or self.pair_budget == 0:
                 break
-            tried += 1
+            tried, self.pair_budget = tried + 1, self.pair_budget - 1
             if self.pair_explains(name, value, both, local, whole):
                 found[(first.id, second.id)] = f"two mistakes together: {first.explanation}; and {second.explanation}"
         return found

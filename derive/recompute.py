@@ -107,6 +107,7 @@ HONEST = (Method(), Method(fprime=FPrime.FROM_A), Method(round_unwritten=True),
           Method(fprime=FPrime.FROM_A, round_unwritten=True))
 
 
+@functools.lru_cache(maxsize=4096)
 def combined(first: Method, second: Method) -> Method | None:
     """The method making both mistakes at once, or None when they change the same setting."""
     default, settings = Method(), {}
@@ -121,7 +122,7 @@ def combined(first: Method, second: Method) -> Method | None:
 def recompute(problem: Problem, method: Method, given: Mapping[QuantityName, float]) -> Mapping[QuantityName, float]:
     """Every quantity of every asked step computed with ``method`` from the student's ``given``
     values. The mapping computes a step when one of its quantities is first read (a slip in step
-    1 is diagnosed without recomputing twenty steps)."""
+    1 is diagnosed without recomputing twenty steps); ``given`` must not change meanwhile."""
     return _Run(problem, method, given)
 
 
@@ -133,12 +134,30 @@ def from_the_start(problem: Problem, method: Method) -> Mapping[QuantityName, fl
 
 
 @functools.lru_cache(maxsize=4096)
-def _names(kind: str, layer: int, shape: tuple[int, ...], per_example: bool, step: int
-           ) -> tuple[tuple[tuple[int, ...], QuantityName], ...]:
-    """The (position, name) of each entry of a block of ``shape`` (made once, not per run)."""
-    return tuple((position, QuantityName(kind, layer, position[1:] if per_example else position,
-                                         position[0] if per_example else None, step))
+def _names(kind: str, layer: int, shape: tuple[int, ...], per_example: bool, step: int) -> tuple[QuantityName, ...]:
+    """The name of each entry of a block of ``shape``, in the flat (C) order (made once, not per run)."""
+    return tuple(QuantityName(kind, layer, position[1:] if per_example else position,
+                              position[0] if per_example else None, step)
                  for position in np.ndindex(shape))
+
+
+class _Blocks:
+    """A student's answers grouped by block (kind, layer, step), so that a run puts a block's
+    answers in without looking up every entry. Made once per answers mapping, shared by its runs."""
+
+    last: tuple[Mapping, dict] | None = None
+
+    @classmethod
+    def of(cls, given: Mapping[QuantityName, float]) -> dict[tuple[str, int, int], dict[QuantityName, float]]:
+        last = cls.last  # read once: another thread may replace it meanwhile
+        if last is not None and last[0] is given:  # the marker passes one mapping to all its runs
+            return last[1]
+        blocks: dict[tuple[str, int, int], dict[QuantityName, float]] = {}
+        for name, value in given.items():
+            if value is not None:
+                blocks.setdefault((name.kind, name.layer, name.step), {})[name] = value
+        cls.last = (given, blocks)
+        return blocks
 
 
 class _Run(Mapping):
@@ -152,6 +171,7 @@ class _Run(Mapping):
         self.b = [np.array(b, dtype=float) for b in problem.biases]
         self.inputs, self.targets = np.array(problem.inputs, dtype=float), np.array(problem.targets, dtype=float)
         self.done, self.steps = 0, checked_steps(problem)
+        self.blocks = _Blocks.of(given) if given else {}
 
     def through(self, step: int) -> None:
         """Compute every step up to ``step`` (from 0) not computed yet."""
@@ -179,15 +199,17 @@ class _Run(Mapping):
         """Record ``array``'s entries (unless not ``record``), then return it with the student's
         values put in."""
         settled = np.array(array, dtype=float)
-        given, rounding = self.given, self.method.round_unwritten
-        for position, name in _names(kind, layer, settled.shape, per_example, self.step):
-            if record:
-                self.values[name] = float(settled[position])
-            value = given.get(name) if given else None
-            if value is not None:
-                settled[position] = value
-            elif rounding:
-                settled[position] = round_as_sheet(self.problem.answers, settled[position])
+        names = _names(kind, layer, settled.shape, per_example, self.step)
+        flat = settled.reshape(-1)  # a view: writing to it writes to settled
+        if record:
+            self.values.update(zip(names, flat.tolist()))
+        if self.method.round_unwritten:  # written values are put in below, over the rounded ones
+            flat[:] = round_as_sheet(self.problem.answers, flat)
+        answers = self.blocks.get((kind, layer, self.step))
+        if answers:
+            for i, name in enumerate(names):
+                if name in answers:
+                    flat[i] = answers[name]
         return settled
 
     def run(self) -> None:
