@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from latex2mathml.converter import convert
+from markupsafe import Markup, escape
 
 from ..rounding import phrase
 from ..notation import NIELSEN
@@ -46,6 +47,19 @@ class Box:
     math: str  # MathML of the quantity in the sheet's notation
     meaning: str
     worked: str  # MathML of its worked line (symbol = formula = numbers = result); "" if none
+
+    # The parts of the box's row that never change, escaped once rather than on every page
+    # rendered (a class checking a 118-box sheet renders it many times a second).
+    @functools.cached_property
+    def label_html(self) -> Markup:
+        return Markup(f'<label for="q-{escape(self.label)}"><span class="math">{self.math}</span> '
+                      f'<code>{escape(self.label)}</code> <span class="meaning">{escape(self.meaning)}</span></label>')
+
+    @functools.cached_property
+    def input_open(self) -> Markup:
+        """The box's input element up to its value (the template adds the value typed)."""
+        return Markup(f'<input id="q-{escape(self.label)}" name="{escape(self.label)}" type="text" '
+                      'inputmode="decimal" autocomplete="off" spellcheck="false" value="')
 
 
 @dataclass(frozen=True)
