@@ -1,4 +1,4 @@
-"""Command line: ``derive solve``, ``formulas``, ``sheet``, ``exam`` and ``check``.
+"""Command line: ``derive solve``, ``formulas``, ``sheet``, ``exam``, ``check``, ``serve``, ``code`` and ``lab``.
 
 The CLI is one of the few places that touch files: it loads the problem, runs the pipeline and
 writes outputs atomically (a temporary file moved into place), so a failure never leaves a
@@ -19,11 +19,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .derivation import derive as derive_formulas
-from .errors import DeriveError
+from .entry import stop
+from .errors import DeriveError, Interrupted, one_line
 from .exam import documents, exam_blocks, key_blocks, key_json, solve_variants, variant_numbers
-from .files import write_atomically, write_folder_atomically
+from .files import provenance, with_provenance, write_atomically, write_file, write_run  # noqa: F401 (tests call cli.write_atomically)
 from .formulas import formulas as formula_list
-from .loader import load_problem, load_roster
+from .loader import load_problem
+from .yaml_reader import read_yaml
+from .roster import load_roster
 from .moodle import quiz_xml
 from .pipeline import solve as solve_problem, solve_compared
 from .randomise import make_variant
@@ -34,10 +37,19 @@ from .marking import mark
 from .quantities import answers_template
 from .terminal import formula_listing, worked_solution
 from .pdf import Engine, build_sheet, compile_joined
+from .codegen import Framework, code_script
+from .lab import run_lab, torch_module
+from .lab_loader import load_dataset, load_lab
+from .lab_report import agreement_text, figures as lab_figures, report_tex, results_json
+from .pdf import compile_pdf
+
+
+_NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
 class _Group(click.Group):
-    """Maps derive's errors to one clear line and an exit code, never a traceback."""
+    """Maps derive's errors, and click's usage errors, to one clear line and an exit code, never
+    a traceback."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -48,6 +60,26 @@ class _Group(click.Group):
         except DeriveError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(err.exit_code)
+        except KeyboardInterrupt:  # before click turns it into "Aborted!"
+            raise Interrupted("interrupted", 130) from None
+
+    def main(self, *args, **kwargs):
+        kwargs.pop("standalone_mode", None)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except _NO_ARGS as err:  # no command at all: the help, as click shows it
+            click.echo(err.format_message(), err=True)
+            sys.exit(err.exit_code)
+        except click.UsageError as err:
+            where = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
+            click.echo(f"error: {one_line(err.format_message())}{where}", err=True)
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            click.echo(f"error: {one_line(err.format_message())}", err=True)
+            sys.exit(err.exit_code)
+        except Interrupted as interruption:  # also when started as derive.cli:main
+            stop(interruption)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 @click.group(cls=_Group)
@@ -64,8 +96,9 @@ def main() -> None:
 @click.option("--seed", type=int, help="Exam seed (with --variant): check a variant of an exam set.")
 @click.option("--variant", type=click.IntRange(min=1), help="Variant number, from 1 (with --seed).")
 @click.option("--json", "as_json", is_flag=True, help="Print the marking as JSON instead of a table.")
+@click.option("--force", is_flag=True, help="Replace or remove files that are not derive's own output.")
 def check(problem_file: Path, answers_file: Path | None, template_out: Path | None, seed: int | None,
-          variant: int | None, as_json: bool) -> None:
+          variant: int | None, as_json: bool, force: bool) -> None:
     """Check a student's ANSWERS_FILE for PROBLEM_FILE: right, follow-through or wrong, and why.
 
     Exit code 0 when every answer is right, 1 when any is wrong or missing, 2 for bad input.
@@ -78,8 +111,10 @@ def check(problem_file: Path, answers_file: Path | None, template_out: Path | No
     if seed is not None:
         problem = make_variant(problem, seed, variant)
     if template_out is not None:
-        write_atomically(template_out, answers_template(problem))
-        click.echo(f"answers template written to {template_out}")
+        line = provenance(problem.source, problem.sha256, seed, variant)
+        where = write_file(template_out, with_provenance("template.yaml", answers_template(problem), line), _is_blank_template, force)
+        if where != "standard output":
+            click.echo(f"answers template written to {where}")
         return
     answers = load_answers(answers_file, problem)
     marking = mark(solve_problem(problem), answers)
@@ -95,14 +130,17 @@ def check(problem_file: Path, answers_file: Path | None, template_out: Path | No
 @click.argument("problem_file", type=click.Path(path_type=Path))
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write the verified answer key as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verification line.")
-def solve(problem_file: Path, json_out: Path | None, quiet: bool) -> None:
-    """Solve PROBLEM_FILE step by step and verify every number."""
+@click.option("--force", is_flag=True, help="Replace or remove files that are not derive's own output.")
+def solve(problem_file: Path, json_out: Path | None, quiet: bool, force: bool) -> None:
+    """Solve PROBLEM_FILE step by step and verify every number (--json -: the key on stdout only)."""
     verified = solve_problem(load_problem(problem_file))
     if json_out is not None:
-        write_atomically(json_out, json.dumps(answer_key(verified), indent=2) + "\n")
+        where = write_file(json_out, json.dumps(answer_key(verified), indent=2) + "\n", _is_answer_key, force)
+        if where == "standard output":
+            return
     click.echo(verified.report.summary() if quiet else worked_solution(verified))
     if json_out is not None:
-        click.echo(f"answer key written to {json_out}")
+        click.echo(f"answer key written to {where}")
 
 
 @main.command()
@@ -119,12 +157,13 @@ def formulas(problem_file: Path) -> None:
 @click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: output/<problem name>/).")
 @click.option("--tex-only", is_flag=True, help="Write the .tex files only; no TeX engine needed.")
-def sheet(problem_file: Path, out_dir: Path | None, tex_only: bool) -> None:
+@click.option("--force", is_flag=True, help="Replace or remove files that are not derive's own output.")
+def sheet(problem_file: Path, out_dir: Path | None, tex_only: bool, force: bool) -> None:
     """Write a worksheet and an answer key for PROBLEM_FILE as LaTeX and PDF."""
     problem = load_problem(problem_file)
     verified = solve_problem(problem)
     out_dir = out_dir if out_dir is not None else Path("output") / Path(problem_file).stem
-    for path in build_sheet(verified, out_dir, tex_only=tex_only, compared=solve_compared(problem, verified)):
+    for path in build_sheet(verified, out_dir, tex_only, solve_compared(problem, verified), force):
         click.echo(f"written: {path}")
 
 
@@ -137,8 +176,9 @@ def sheet(problem_file: Path, out_dir: Path | None, tex_only: bool) -> None:
 @click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: output/<problem name>-<seed>/).")
 @click.option("--tex-only", is_flag=True, help="Write the .tex files (and key.json, quiz.xml) only; no TeX engine needed.")
+@click.option("--force", is_flag=True, help="Replace or remove files that are not derive's own output.")
 def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, moodle: bool,
-         out_dir: Path | None, tex_only: bool) -> None:
+         out_dir: Path | None, tex_only: bool, force: bool) -> None:
     """Write N randomised, verified variants of PROBLEM_FILE: exam.pdf, key.pdf, key.json (and quiz.xml)."""
     problem = load_problem(problem_file)
     students = load_roster(roster) if roster is not None else ()
@@ -164,8 +204,32 @@ def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, 
             task = bar.add_task("LaTeX parts compiled", total=sum(len(p) for p in sources.values()))
             pdfs = compile_joined(sources, engine, done=lambda: bar.advance(task))
             files.update({f"{name}.pdf": content for name, content in pdfs.items()})
-    for path in write_folder_atomically(out_dir, files):
+    line = provenance(problem.source, problem.sha256, seed)
+    files = {name: with_provenance(name, content, line) if isinstance(content, str) else content
+             for name, content in files.items()}
+    for path in write_run(out_dir, files, force):
         click.echo(f"written: {path}")
+
+
+def _is_answer_key(text: str) -> bool:
+    """Whether ``text`` is an answer key derive wrote (``solve --json``), safe to replace."""
+    try:
+        key = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(key, dict) and {"schema", "source", "sha256"} <= key.keys()
+
+
+def _is_blank_template(text: str) -> bool:
+    """Whether ``text`` is an answers template derive wrote with nothing filled in yet (a
+    student's answers must never be replaced by a blank template)."""
+    if not text.startswith(("# Written by derive", "# Answers for:")):
+        return False
+    try:
+        document = read_yaml(text, "")
+    except DeriveError:
+        return False
+    return document is None or (isinstance(document, dict) and all(v is None for v in document.values()))
 
 
 def _progress() -> Progress:
@@ -199,3 +263,55 @@ def serve(path: Path, port: int, host: str, workers: int) -> None:
         os.environ[PATH_VARIABLE] = str(path)
         uvicorn.run("derive.web.app:app_from_environment", factory=True, workers=workers, host=host, port=port,
                     log_level="warning")
+
+
+@main.command()
+@click.argument("problem_file", type=click.Path(path_type=Path))
+@click.option("--framework", type=click.Choice([f.value for f in Framework]), required=True,
+              help="numpy (from scratch), pytorch (autograd) or keras.")
+@click.option("--exercise", is_flag=True, help="NumPy only: leave the backward pass to the student, with TODOs naming the formulas.")
+@click.option("--output", "-o", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the script to this file (default: print it).")
+@click.option("--force", is_flag=True, help="Replace FILE even when it is not a script derive wrote.")
+def code(problem_file: Path, framework: str, exercise: bool, out_file: Path | None, force: bool) -> None:
+    """Write PROBLEM_FILE as a standalone NumPy, PyTorch or Keras script that prints the verified key's numbers."""
+    if exercise and framework != Framework.NUMPY.value:
+        raise click.UsageError("--exercise goes with --framework numpy only")
+    problem = load_problem(problem_file)
+    script = code_script(solve_problem(problem), framework, exercise)
+    if out_file is None:
+        click.echo(script, nl=False)
+        return
+    line = provenance(problem.source, problem.sha256)
+    where = write_file(out_file, with_provenance("script.py", script, line), _is_derive_script, force)
+    click.echo(f"written: {where}", err=True)
+
+
+def _is_derive_script(text: str) -> bool:
+    """Whether ``text`` is a script ``derive code`` wrote (it starts with derive's provenance line)."""
+    return text.startswith("# Written by derive from ")
+
+
+@main.command()
+@click.argument("lab_file", type=click.Path(path_type=Path))
+@click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: output/<lab name>/).")
+@click.option("--tex-only", is_flag=True, help="Write report.tex (and the figures and results.json) without compiling the PDF.")
+@click.option("--force", is_flag=True, help="Replace or remove files in the output folder that are not derive's own.")
+def lab(lab_file: Path, out_dir: Path | None, tex_only: bool, force: bool) -> None:
+    """Train LAB_FILE's network on its dataset with the generated NumPy code and with PyTorch; write a report."""
+    spec = load_lab(lab_file)
+    engine = None if tex_only else Engine.find()  # before the training: no engine, no wasted minutes
+    dataset = load_dataset(spec.dataset)
+    out_dir = out_dir if out_dir is not None else Path("output") / Path(lab_file).stem
+    torch = torch_module()
+    with _progress() as bar:
+        task = bar.add_task("epochs (NumPy and PyTorch)" if torch else "epochs (NumPy; PyTorch is not installed)", total=spec.epochs)
+        result = run_lab(spec, dataset, torch, progress=lambda: bar.advance(task))
+    files: dict[str, str | bytes] = {**lab_figures(result), "report.tex": report_tex(result), "results.json": results_json(result)}
+    if engine is not None:
+        assets = {name: content for name, content in files.items() if name.endswith(".png")}
+        files["report.pdf"] = compile_pdf(files["report.tex"], "report", engine, assets)
+    click.echo(agreement_text(result))
+    for path in write_run(out_dir, files, force):
+        click.echo(f"written: {path}")

@@ -19,7 +19,8 @@ import numpy as np
 
 from . import reference
 from .errors import ProblemError
-from .loader import grid_values, target_error
+from .grid import grid_values
+from .problem_checks import target_error
 from .printing import number
 from .registry import ACTIVATIONS
 from .spec import Constraints, Draw, Problem
