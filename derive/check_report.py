@@ -42,7 +42,7 @@ def score_line(marking: Marking) -> str:
 
 def marking_table(marking: Marking) -> Group:
     """The table of every asked quantity and the score line, for a rich console."""
-    checked = f" (step 1 of {marking.steps})" if marking.steps > 1 else ""
+    checked = f" ({marking.steps} steps)" if marking.steps > 1 else ""
     title = f"{marking.title}\n{marking.answers_source}{checked}, marked {phrase(marking.rule)}"
     table = Table(title=Text(title), title_justify="left")  # Text: no rich markup read from a file
     table.add_column("quantity", no_wrap=True)

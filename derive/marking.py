@@ -2,7 +2,8 @@
 
 :func:`mark` is pure: it takes a :class:`VerifiedSolution` and the parsed
 :class:`StudentAnswers` and returns an immutable :class:`Marking`. For each asked quantity of
-the first step, in the order a student computes them:
+every step, in the order a student computes them (a later step from the student's own
+parameters at the end of the step before):
 
 1. **right** when it is within the sheet's tolerance (:func:`tolerance`) of the verified value,
    or of the value that follows from the student's own (right but rounded) earlier answers;
@@ -11,7 +12,13 @@ the first step, in the order a student computes them:
    earlier values is *degenerate* (0, 1, -1 or a number copied from the sheet): a stock value
    would otherwise buy easy credit downstream;
 3. otherwise **wrong**, with the catalogue's mistakes (:mod:`derive.mistakes`) that reproduce
-   the value named, or a plain statement that none does.
+   the value named; when no single one does, the pairs of mistakes that do (at most
+   :data:`MAX_PAIRS` tried per value, :data:`MAX_PAIRS_PER_SHEET` per sheet); or a plain
+   statement that none does.
+
+Only what a sheet needs is computed: nothing for a right value, the honest recomputations for the
+first wrong one, the catalogue's for the first one they do not explain; the catalogue's
+recomputations from the start depend on the problem alone and are made once per problem.
 
 The recomputations come from :mod:`derive.recompute`; the verified answer key is the judge of
 what is right.
@@ -19,13 +26,14 @@ what is right.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 from dataclasses import dataclass
 
-
-from .mistakes import mistake_variants
+from .mistakes import Mistake, mistake_variants
 from .quantities import AskedQuantity, QuantityName, StudentAnswers, asked_quantities, expected_values, parents
-from .recompute import HONEST, recompute
+from .recompute import HONEST, Method, combined, from_the_start, recompute
 from .rounding import matches, round_value, tolerance  # noqa: F401 (tolerance: part of marking's API)
 from .spec import Answers, Problem
 from .verify import VerifiedSolution, require_verified
@@ -55,7 +63,7 @@ class Marking:
     answers_source: str
     rule: Answers
     marks: tuple[Mark, ...]
-    steps: int = 1  # the problem's number of steps; only the first is checked
+    steps: int = 1  # the problem's number of steps (every one is checked)
 
     @property
     def score(self) -> float:
@@ -74,17 +82,17 @@ class Marking:
 
 
 def accepted_values(verified: VerifiedSolution) -> dict[QuantityName, tuple[float, ...]]:
-    """For each asked quantity, the values ``derive check`` accepts it around (each with the rule's
+    """For each asked quantity of the first step, the values ``derive check`` accepts it around (each with the rule's
     tolerance) from a student who writes every answer rounded as the sheet asks and carries the
     rounded values forward: the exact value first, then what follows from such a student's own
     rounded earlier answers (f' from z or from a; unwritten values exact or rounded). An exam
     that cannot see a student's earlier answers (Moodle) accepts exactly these."""
     problem = require_verified(verified).problem
-    asked = [item.name for item in asked_quantities(problem)]
+    asked = [item.name for item in asked_quantities(problem, steps=1)]
     expected = expected_values(verified)
     centres: dict[QuantityName, list[float]] = {name: [expected[name]] for name in asked}
     for chain_method in (method for method in HONEST if method.round_unwritten):
-        chain = recompute(problem, chain_method, {})  # every value rounded before it is used
+        chain = from_the_start(problem, chain_method)  # every value rounded before it is used
         student = {name: float(round_value(problem.answers, chain[name])) for name in asked}
         for method in HONEST:
             run = recompute(problem, method, student)
@@ -131,9 +139,16 @@ def degenerate(problem: Problem, value: float) -> str | None:
 def mark(verified: VerifiedSolution, answers: StudentAnswers) -> Marking:
     """Mark ``answers`` against ``verified``: right, follow-through, wrong or unanswered."""
     problem = require_verified(verified).problem
-    marker = _Marker(problem, expected_values(verified), answers.as_dict())
-    marks = tuple(marker.mark(item) for item in asked_quantities(problem))
+    asked = asked_quantities(problem)
+    marker = _Marker(problem, expected_values(verified), answers.as_dict(), asked)
+    marks = tuple(marker.mark(item) for item in asked)
     return Marking(problem.title, problem.source, answers.source, problem.answers, marks, problem.training.steps)
+
+
+#: At most this many pairs of mistakes are tried for one wrong value (only when no single one
+#: explains it), and at most ``MAX_PAIRS_PER_SHEET`` for a whole answers file.
+MAX_PAIRS = 32
+MAX_PAIRS_PER_SHEET = 128
 
 
 def _onwards_at_full_precision(problem: Problem, chain: dict, given: dict) -> list[dict]:
@@ -143,22 +158,42 @@ def _onwards_at_full_precision(problem: Problem, chain: dict, given: dict) -> li
     return [recompute(problem, method, unrounded) for method in HONEST if not method.round_unwritten]
 
 
+@functools.lru_cache(maxsize=256)
+def _spread(problem: Problem) -> dict[str, int]:
+    """How many of the sheet's values each mistake changes when made from the start (fewest over
+    its variants): the more specific mistake ranks first among rivals."""
+    honest, spread = from_the_start(problem, Method()), {}
+    for mistake, method in mistake_variants(problem):
+        whole = from_the_start(problem, method)
+        changed = sum(not matches(problem.answers, whole[q], v) for q, v in honest.items())
+        spread[mistake.id] = min(spread.get(mistake.id, changed), changed)
+    return spread
+
+
 class _Marker:
     """Marks quantities in order, remembering each one's outcome for those downstream."""
 
-    def __init__(self, problem: Problem, expected: dict, given: dict) -> None:
+    def __init__(self, problem: Problem, expected: dict, given: dict, asked: tuple[AskedQuantity, ...]) -> None:
         self.problem, self.expected, self.given = problem, expected, given
-        self.labels: dict[QuantityName, str] = {q.name: q.label for q in asked_quantities(problem)}
-        self.honest = [recompute(problem, method, given) for method in HONEST]
-        self.mutated = [
-            (mistake, recompute(problem, method, given), recompute(problem, method, {}))
-            for mistake, method in mistake_variants(problem)
-        ]
-        self.full_chains: list | None = None  # computed when first needed
+        self.labels: dict[QuantityName, str] = {q.name: q.label for q in asked}
+        self.variants = mistake_variants(problem)
+        self.full_chains: dict[int, list[dict]] = {}  # variant -> its onward runs, made when first needed
+        self.pair_runs: dict[Method, dict] = {}
+        self.pair_budget = MAX_PAIRS_PER_SHEET
         self.right: set[QuantityName] = set()
         self.order: dict[str, tuple[int, int]] | None = None  # computed when first needed
         self.stock: dict[QuantityName, tuple[str, ...]] = {}  # wrong value -> degenerate values it rests on
         self.source_cache: dict[QuantityName, tuple[QuantityName, ...]] = {}
+
+    @functools.cached_property
+    def honest(self) -> list[dict]:
+        return [recompute(self.problem, method, self.given) for method in HONEST]
+
+    @functools.cached_property
+    def mutated(self) -> list[tuple[Mistake, dict, dict]]:
+        """Each variant of the catalogue: (mistake, made from the student's values, made from the start)."""
+        return [(mistake, recompute(self.problem, method, self.given), from_the_start(self.problem, method))
+                for mistake, method in self.variants]
 
     def matches(self, value: float, target: float) -> bool:
         return matches(self.problem.answers, value, target)
@@ -181,13 +216,19 @@ class _Marker:
     def follows_at_full_precision(self, name: QuantityName, value: float) -> bool:
         """Whether ``value`` follows honestly from the student's earlier values taken at full
         precision: the chain of a mistake made earlier, which the student's written (rounded)
-        earlier answers agree with."""
-        if self.full_chains is None:
-            self.full_chains = [(whole, _onwards_at_full_precision(self.problem, whole, self.given))
-                                for _, _, whole in self.mutated]
-        return any(self.matches(value, run[name]) and self.consistent(name, whole)
-                   for whole, runs in self.full_chains for run in runs)
-
+        earlier answers agree with (only such chains are followed onwards, and only those that
+        change one of those earlier values: the others follow on as the honest runs do)."""
+        honest = from_the_start(self.problem, Method())
+        for i, (_, method) in enumerate(self.variants):
+            whole = from_the_start(self.problem, method)
+            sources = self.sources(name)
+            if all(self.matches(whole[p], honest[p]) for p in sources) or not self.consistent(name, whole):
+                continue
+            if i not in self.full_chains:
+                self.full_chains[i] = _onwards_at_full_precision(self.problem, whole, self.given)
+            if any(self.matches(value, run[name]) for run in self.full_chains[i]):
+                return True
+        return False
     def sources(self, name: QuantityName) -> tuple[QuantityName, ...]:
         """The student's answers that ``name`` is computed from, looking through unanswered ones."""
         if name not in self.source_cache:
@@ -226,14 +267,73 @@ class _Marker:
     def explanations(self, name: QuantityName, value: float) -> dict[str, str]:
         """The catalogue mistakes that give ``value``: made at this quantity from the student's own
         earlier values, or made earlier in steps the student did not write down."""
-        honest = [run[name] for run in self.honest] + [self.expected[name]]
+        honest = self.honest_values(name)
         found: dict[str, str] = {}
         for mistake, local, whole in self.mutated:
-            for candidate, run in ((local[name], None), (whole[name], whole)):
-                changes = not any(self.matches(candidate, h) for h in honest)
-                if changes and self.matches(value, candidate) and (run is None or self.consistent(name, run)):
-                    found.setdefault(mistake.id, mistake.explanation)
+            if self.explains(name, value, honest, local, whole):
+                found.setdefault(mistake.id, mistake.explanation)
         return found
+
+    def honest_values(self, name: QuantityName) -> list[float]:
+        return [run[name] for run in self.honest] + [self.expected[name]]
+
+    def explains(self, name: QuantityName, value: float, honest: list[float], local: dict, whole: dict) -> bool:
+        """Whether a mistake's run from the student's values (``local``) or from the start
+        (``whole``, when the student's earlier answers agree with it) gives ``value`` where the
+        honest ways do not."""
+        for candidate, run in ((local[name], None), (whole[name], whole)):
+            changes = not any(self.matches(candidate, h) for h in honest)
+            if changes and self.matches(value, candidate) and (run is None or self.consistent(name, run)):
+                return True
+        return False
+
+    def pair_explanations(self, name: QuantityName, value: float) -> dict[tuple[str, str], str]:
+        """The pairs of catalogue mistakes that together give ``value``, when no single one does.
+
+        Two mistakes are paired only where each changes this quantity on its own, made from the
+        student's values or made from the start, the nearest to the student's value first (at
+        most :data:`MAX_PAIRS` pairs tried, :data:`MAX_PAIRS_PER_SHEET` for the sheet)."""
+        honest = self.honest_values(name)
+
+        def changes(run: dict) -> bool:
+            return not any(self.matches(run[name], h) for h in honest)
+
+        acting = [(abs(min(local[name], whole[name], key=lambda v: abs(v - value)) - value), i,
+                   mistake, method, changes(local), changes(whole))
+                  for i, ((mistake, method), (_, local, whole)) in enumerate(zip(self.variants, self.mutated))]
+        # the mistakes that come nearest the student's value alone are paired first
+        acting = sorted(entry for entry in acting if entry[4] or entry[5])
+        found: dict[tuple[str, str], str] = {}
+        tried = 0
+        for i, j in sorted(itertools.combinations(range(len(acting)), 2), key=lambda pair: (sum(pair), pair)):
+            (*_, first, one, first_local, first_whole), (*_, second, other, second_local, second_whole) = \
+                sorted((acting[i], acting[j]), key=lambda entry: entry[1])  # named in catalogue order
+            both = combined(one, other) if first.id != second.id else None
+            local, whole = first_local and second_local, first_whole and second_whole
+            if both is None or (first.id, second.id) in found or not (local or whole):
+                continue
+            if tried == MAX_PAIRS or self.pair_budget == 0:
+                break
+            tried, self.pair_budget = tried + 1, self.pair_budget - 1
+            if self.pair_explains(name, value, both, local, whole):
+                found[(first.id, second.id)] = f"two mistakes together: {first.explanation}; and {second.explanation}"
+        return found
+
+    def pair_explains(self, name: QuantityName, value: float, both: Method, local: bool, whole: bool) -> bool:
+        """Whether the two mistakes of ``both`` give ``value``, made from the student's values
+        (when ``local``) or from the start (when ``whole``)."""
+        honest = self.honest_values(name)
+        if whole:
+            run = from_the_start(self.problem, both)
+            if not any(self.matches(run[name], h) for h in honest) and self.matches(value, run[name]) \
+                    and self.consistent(name, run):
+                return True
+        if local:
+            if both not in self.pair_runs:
+                self.pair_runs[both] = recompute(self.problem, both, self.given)
+            run = self.pair_runs[both]
+            return not any(self.matches(run[name], h) for h in honest) and self.matches(value, run[name])
+        return False
 
     def consistent(self, name: QuantityName, run: dict[QuantityName, float]) -> bool:
         """Whether the student's earlier answers agree with ``run`` (a mistake made from the start)."""
@@ -247,10 +347,7 @@ class _Marker:
             if name in self.expected and not self.matches(value, self.expected[name]):
                 for mistake_id in self.explanations(name, value):
                     support[mistake_id] = support.get(mistake_id, 0) + 1
-        spread: dict[str, int] = {}
-        for mistake, _, whole in self.mutated:
-            changed = sum(not self.matches(whole[q], v) for q, v in self.expected.items() if q in whole)
-            spread[mistake.id] = min(spread.get(mistake.id, changed), changed)
+        spread = _spread(self.problem)
         return {m: (-support.get(m, 0), spread.get(m, 0)) for m in spread}
 
     def diagnose(self, name: QuantityName, value: float, base: dict) -> Mark:
@@ -261,5 +358,10 @@ class _Marker:
             ranked = sorted(found, key=lambda mistake_id: self.order[mistake_id])
             return Mark(**base, status="wrong", credit=0.0, reason="; or ".join(found[m] for m in ranked),
                         mistakes=tuple(ranked))
+        pairs = self.pair_explanations(name, value)
+        if pairs:
+            ids = tuple(dict.fromkeys(mistake_id for pair in pairs for mistake_id in pair))
+            return Mark(**base, status="wrong", credit=0.0, reason="; or ".join(pairs.values()), mistakes=ids)
         return Mark(**base, status="wrong", credit=0.0,
-                    reason="not explained by any common mistake derive knows; compare with the worked solution")
+                    reason="not explained by any common mistake derive knows, alone or two together; "
+                    "compare with the worked solution")

@@ -62,7 +62,7 @@ def cloze_fields(verified: VerifiedSolution) -> list[Field]:
     expected = expected_values(verified)
     return [Field(item.section, item.latex, expected[item.name], accepted[item.name],
                   shown(rule, expected[item.name]))
-            for item in asked_quantities(verified.problem)]
+            for item in asked_quantities(verified.problem, steps=1)]
 
 
 def cloze(field: Field, rule: Answers) -> str:

@@ -35,13 +35,14 @@ class QuantityName:
 
     Kinds: ``z``, ``a``, ``delta`` (per example and neuron), ``L`` (per example), ``J`` (the batch
     cost), ``dW``, ``db`` (gradients), ``W``, ``b`` (the parameters *after* the update) and
-    ``L_after`` (the loss after the update).
+    ``L_after`` (the loss after the update). ``step`` is the SGD step, from 0 (the first).
     """
 
     kind: str
     layer: int = 0
     index: tuple[int, ...] = ()
     example: int | None = None
+    step: int = 0
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """Student-facing quantities: what a sheet asks for, in one list, named by the notation.
 
-Pure naming, no files. A :class:`~derive.notation.QuantityName` identifies one number of the
-first SGD step (layer and neurons from 1 in labels, from 0 inside); :func:`asked_quantities` is
-THE list of a problem's asked quantities, in the order a student computes them, each named by
-:mod:`derive.notation` (its answers-file label ``z1_2``, ``delta2_1[3]``, ``new_W2_11``, the
-other spellings accepted for it, its inline LaTeX and its meaning in words). The answers
-template, the marking, the Moodle quiz and key.json all list exactly these.
+Pure naming, no files. A :class:`~derive.notation.QuantityName` identifies one number of an
+SGD step (layer and neurons from 1 in labels, from 0 inside); :func:`asked_quantities` is
+THE list of a problem's asked quantities, step by step in the order a student computes them,
+each named by :mod:`derive.notation` (its answers-file label ``z1_2``, ``delta2_1[3]``,
+``new_W2_11``, in a later step with the step's prefix ``s2.z1_2``, the other spellings accepted
+for it, its inline LaTeX and its meaning in words). The answers template and the marking list
+every step's; the Moodle quiz and key.json list the first step's (``steps=1``).
 :func:`expected_values` gives their verified values; :func:`answers_template` is the blank
 answers file ``derive check --template`` writes; :func:`parents` says which quantities a student
 computes each one from; :class:`StudentAnswers` holds a loaded answers file.
@@ -13,7 +14,9 @@ computes each one from; :class:`StudentAnswers` holds a loaded answers file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import functools
 
 import numpy as np
 
@@ -25,7 +28,8 @@ from .spec import Problem
 from .verify import VerifiedSolution, require_verified
 
 __all__ = ["AskedQuantity", "QuantityName", "StudentAnswers", "all_quantities", "answers_template",
-           "asked_quantities", "example_losses", "expected_values", "first_batch", "has_cost", "parents"]
+           "asked_quantities", "checked_steps", "example_losses", "expected_values", "first_batch", "has_cost",
+           "parents", "step_batch", "step_heading", "step_label"]
 
 
 @dataclass(frozen=True)
@@ -42,11 +46,32 @@ class AskedQuantity:
     latex: str = ""
 
 
-def first_batch(problem: Problem) -> tuple[int, ...]:
-    """The example indices of the checked step (the first one; all examples for steps: 0)."""
+def step_batch(problem: Problem, step: int) -> tuple[int, ...]:
+    """The example indices of step ``step``'s batch (from 0; all examples for steps: 0)."""
     if problem.training.steps == 0:
         return tuple(range(problem.examples))
-    return problem.training.batch_indices(problem.examples)[0]
+    return _batches(problem.training, problem.examples)[step]
+
+
+@functools.lru_cache(maxsize=256)  # asked for every quantity of every step while marking
+def _batches(training, examples: int) -> tuple[tuple[int, ...], ...]:
+    return training.batch_indices(examples)
+
+
+def first_batch(problem: Problem) -> tuple[int, ...]:
+    """The example indices of the first step's batch (all examples for steps: 0)."""
+    return step_batch(problem, 0)
+
+
+def checked_steps(problem: Problem) -> int:
+    """How many steps a sheet asks for: every SGD step (one for a forward-pass-only problem)."""
+    return max(1, problem.training.steps)
+
+
+def step_label(label: str, step: int) -> str:
+    """An answers-file label in step ``step`` (from 0): step 1's as it is, later ones prefixed
+    ``s2.``, ``s3.``, ... (``s2.z1_2``, ``s2.new_W2_11``, ``s2.delta2_1[3]``)."""
+    return label if step == 0 else f"s{step + 1}.{label}"
 
 
 def has_cost(problem: Problem) -> bool:
@@ -57,32 +82,52 @@ def has_cost(problem: Problem) -> bool:
 #: One line on how quantities are named, for error messages.
 QUANTITY_KINDS_HELP = (
     "quantities are named like z1_2, a1_2, L, J, delta2_1, dW2_11, db1_2, new_W2_11 (or W2_11'), "
-    "new_b1_2, L_after, with [i] for example i of a batch (derive check PROBLEM --template FILE lists them)"
+    "new_b1_2, L_after, with [i] for example i of a batch and s2. before the name for step 2 "
+    "(derive check PROBLEM --template FILE lists them)"
 )
 
 
-def asked_quantities(problem: Problem, notation: Notation = NIELSEN) -> tuple[AskedQuantity, ...]:
-    """Every asked quantity of the first step, in the order a student computes them."""
-    return _quantities(problem, problem.answers.asked, notation)
+def asked_quantities(problem: Problem, notation: Notation = NIELSEN, steps: int | None = None
+                     ) -> tuple[AskedQuantity, ...]:
+    """Every asked quantity, step by step, each step's in the order a student computes them.
+
+    ``steps`` lists the first ``steps`` steps only: None (the default) lists every step the sheet
+    asks (the answers template, ``derive check``, ``derive serve``); the Moodle quiz and the
+    checks of key.json list the first step (``steps=1``), whose numbers need no earlier answers.
+    """
+    return _quantities(problem, problem.answers.asked, notation, steps)
 
 
 def all_quantities(problem: Problem, notation: Notation = NIELSEN) -> tuple[AskedQuantity, ...]:
-    """Every quantity a sheet for this problem could ask (asked or not)."""
-    return _quantities(problem, QUANTITY_SECTIONS, notation)
+    """Every quantity a sheet for this problem could ask (asked or not), in every step."""
+    return _quantities(problem, QUANTITY_SECTIONS, notation, None)
 
 
-def _quantities(problem: Problem, asked, notation: Notation) -> tuple[AskedQuantity, ...]:
-    batch = first_batch(problem)
+@functools.lru_cache(maxsize=256)  # pure in hashable arguments; marking asks for it on every sheet
+def _quantities(problem: Problem, asked, notation: Notation, steps: int | None) -> tuple[AskedQuantity, ...]:
     wide, cost = max(problem.network.layers) > 9, has_cost(problem)
     depth, l2 = problem.network.depth, problem.training.l2 > 0
     out = []
-    for section in asked_sections(asked, problem.training.steps):
-        for q in _NAMES[section](problem, len(batch)):
-            example = None if q.example is None or len(batch) == 1 else batch[q.example] + 1
-            out.append(AskedQuantity(
-                q, notation.label(q, example, wide, cost), notation.aliases(q, example, wide, cost), section,
-                notation.words(q, example, depth, l2, cost), notation.latex(q, example, inline=True, wide=wide)))
+    for step in range(checked_steps(problem) if steps is None else min(steps, checked_steps(problem))):
+        batch = step_batch(problem, step)
+        for section in asked_sections(asked, problem.training.steps):
+            for q in _NAMES[section](problem, len(batch)):
+                q = replace(q, step=step)
+                example = None if q.example is None or len(batch) == 1 else batch[q.example] + 1
+                label, aliases = notation.label(q, example, wide, cost), notation.aliases(q, example, wide, cost)
+                words = notation.words(q, example, depth, l2, cost)
+                out.append(AskedQuantity(
+                    q, step_label(label, step), _step_aliases(label, aliases, step), section,
+                    words,
+                    notation.latex(q, example, inline=True, wide=wide)))
     return tuple(out)
+
+
+def _step_aliases(label: str, aliases: tuple[str, ...], step: int) -> tuple[str, ...]:
+    """Other spellings in step ``step``: the label's aliases with the step's prefix (step 1's
+    quantities may also carry ``s1.``)."""
+    prefixed = tuple(step_label(alias, step) for alias in aliases)
+    return prefixed + ((f"s1.{label}",) + tuple(f"s1.{alias}" for alias in aliases) if step == 0 else ())
 
 
 def _per_neuron(problem: Problem, rows: int, kinds, layers) -> list[QuantityName]:
@@ -119,9 +164,16 @@ def example_losses(step) -> list[float]:
 
 
 def expected_values(verified: VerifiedSolution) -> dict[QuantityName, float]:
-    """The verified values of the first step, by quantity name."""
+    """The verified values of every asked step, by quantity name."""
     verified = require_verified(verified)
-    step = verified.solution.steps[0]
+    values: dict[QuantityName, float] = {}
+    for number, step in enumerate(verified.solution.steps[:checked_steps(verified.problem)]):
+        values.update(_step_values(step, number))
+    return values
+
+
+def _step_values(step, number: int) -> dict[QuantityName, float]:
+    """The verified values of one step (``number`` from 0), by quantity name."""
     values: dict[QuantityName, float] = {}
     for layer in step.layers:
         named = [("z", layer.z, True), ("a", layer.a, True)]
@@ -131,12 +183,12 @@ def expected_values(verified: VerifiedSolution) -> dict[QuantityName, float]:
         for kind, array, per_example in named:
             for position in np.ndindex(np.shape(array)):
                 example, index = (position[0], position[1:]) if per_example else (None, position)
-                values[QuantityName(kind, layer.layer, tuple(index), example)] = float(array[position])
+                values[QuantityName(kind, layer.layer, tuple(index), example, number)] = float(array[position])
     losses = example_losses(step)
-    values.update({QuantityName("L", 0, (), row): value for row, value in enumerate(losses)})
-    values[QuantityName("J")] = step.loss
+    values.update({QuantityName("L", 0, (), row, number): value for row, value in enumerate(losses)})
+    values[QuantityName("J", step=number)] = step.loss
     if step.loss_after is not None:
-        values[QuantityName("L_after")] = step.loss_after
+        values[QuantityName("L_after", step=number)] = step.loss_after
     return values
 
 
@@ -158,17 +210,29 @@ def answers_template(problem: Problem) -> str:
         "#   db2_1         dJ/db for layer 2, neuron 1",
         "#   new_W2_12     the weight after the update (W2_12' is accepted too); new_b2_1 likewise",
     ]
-    if problem.training.steps > 1:
-        lines.append(f"# Only the first of the {problem.training.steps} steps is asked here.")
-    if len(batch) > 1:
+    steps = checked_steps(problem)
+    if len(batch) > 1 and steps == 1:
         lines.append(f"#   [i] names example i (this step uses examples {', '.join(str(i + 1) for i in batch)})")
+    elif len(batch) > 1:
+        lines.append("#   [i] names example i (each step's examples are in its heading)")
+    if steps > 1:
+        lines += [f"#   s2.z1_2       z1_2 in step 2 (steps 2 to {steps} take the prefix s2. to s{steps}.;",
+                  "#                 step 1 has none). Each step starts from your own updated weights."]
     section = None
     for item in asked:
-        if item.section != section:
-            section = item.section
-            lines += ["", f"# {TITLES[section]}"]
+        if (item.name.step, item.section) != section:
+            section = (item.name.step, item.section)
+            heading = f"{step_heading(problem, item.name.step)}: " if checked_steps(problem) > 1 else ""
+            lines += ["", f"# {heading}{TITLES[item.section]}"]
         lines.append(f"{item.label}: null".ljust(24) + f"# {item.meaning}")
     return "\n".join(lines) + "\n"
+
+
+def step_heading(problem: Problem, step: int) -> str:
+    """A step's heading on a multi-step sheet: ``Step 2 (example 2)``."""
+    batch = step_batch(problem, step)
+    examples = f"example {batch[0] + 1}" if len(batch) == 1 else f"examples {', '.join(str(i + 1) for i in batch)}"
+    return f"Step {step + 1} ({examples})"
 
 
 @dataclass(frozen=True)
@@ -182,40 +246,54 @@ class StudentAnswers:
         return dict(self.values)
 
 
+@functools.lru_cache(maxsize=65536)  # pure; the marking asks for every quantity's on every sheet
 def parents(name: QuantityName, problem: Problem) -> tuple[QuantityName, ...]:
-    """The quantities a student uses to compute ``name`` (its direct inputs on the sheet)."""
-    kind, l, ex = name.kind, name.layer, name.example
+    """The quantities a student uses to compute ``name`` (its direct inputs on the sheet). From
+    step 2 on, the parameters a step starts from are the previous step's updated ones."""
+    kind, l, ex, s = name.kind, name.layer, name.example, name.step
     sizes, depth = problem.network.layers, problem.network.depth
-    rows = range(len(first_batch(problem)))
+    rows = range(len(step_batch(problem, s)))
+
+    def q(kind_: str, layer_: int = 0, index: tuple = (), example=None, step: int = s) -> QuantityName:
+        return QuantityName(kind_, layer_, index, example, step)
 
     def layer(kind_: str, layer_: int, example):
-        return [QuantityName(kind_, layer_, (k,), example) for k in range(sizes[layer_])]
+        return [q(kind_, layer_, (k,), example) for k in range(sizes[layer_])]
+
+    def earlier(kind_: str, layer_: int, index: tuple) -> list[QuantityName]:
+        """A parameter as the previous step left it (none in step 1: it is on the sheet)."""
+        if s == 0 or (kind_ == "b" and not problem.network.bias):
+            return []
+        return [q(kind_, layer_, index, step=s - 1)]
 
     if kind == "z":
-        return tuple(layer("a", l - 1, ex)) if l > 1 else ()
+        j = name.index[0]
+        weights = [p for k in range(sizes[l - 1]) for p in earlier("W", l, (j, k))] + earlier("b", l, (j,))
+        return (tuple(layer("a", l - 1, ex)) if l > 1 else ()) + tuple(weights)
     if kind == "a":
         elementwise = ACTIVATIONS[problem.network.activations[l - 1]].elementwise
-        return (QuantityName("z", l, name.index, ex),) if elementwise else tuple(layer("z", l, ex))
+        return (q("z", l, name.index, ex),) if elementwise else tuple(layer("z", l, ex))
     if kind == "L":
         return tuple(layer("a", depth, ex))
     if kind == "J":
-        return tuple(QuantityName("L", 0, (), row) for row in rows)
+        return tuple(q("L", 0, (), row) for row in rows)
     if kind == "delta":
-        own = (QuantityName("z", l, name.index, ex), QuantityName("a", l, name.index, ex))
+        own = (q("z", l, name.index, ex), q("a", l, name.index, ex))
         later = layer("a", depth, ex) if l == depth else layer("delta", l + 1, ex)
-        return tuple(later) + own
+        weights = [] if l == depth else [p for k in range(sizes[l + 1]) for p in earlier("W", l + 1, (k, name.index[0]))]
+        return tuple(later) + own + tuple(weights)
     if kind in ("dW", "db"):
         j = name.index[0]
-        deltas = [QuantityName("delta", l, (j,), row) for row in rows]
-        inputs = [QuantityName("a", l - 1, (name.index[1],), row) for row in rows] if kind == "dW" and l > 1 else []
+        deltas = [q("delta", l, (j,), row) for row in rows]
+        inputs = [q("a", l - 1, (name.index[1],), row) for row in rows] if kind == "dW" and l > 1 else []
         return tuple(deltas + inputs)
     if kind in ("W", "b"):
-        return (QuantityName("d" + kind, l, name.index),)
+        return (q("d" + kind, l, name.index),) + tuple(earlier(kind, l, name.index))
     if kind == "L_after":
         params = []
         for l_ in range(1, depth + 1):
-            params += [QuantityName("W", l_, (j, k)) for j in range(sizes[l_]) for k in range(sizes[l_ - 1])]
+            params += [q("W", l_, (j, k)) for j in range(sizes[l_]) for k in range(sizes[l_ - 1])]
             if problem.network.bias:
-                params += [QuantityName("b", l_, (j,)) for j in range(sizes[l_])]
+                params += [q("b", l_, (j,)) for j in range(sizes[l_])]
         return tuple(params)
     return ()

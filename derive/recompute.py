@@ -1,12 +1,14 @@
-"""Recomputing the first step as a student would, from their own numbers (marking stage).
+"""Recomputing every step as a student would, from their own numbers (marking stage).
 
 A small forward/backward engine, parameterised by a :class:`Method`: the honest way (f' from z,
 or from a as in a(1 - a)), or a common mistake (see :mod:`derive.mistakes`). It is built from
 the per-layer functions of the NumPy reference (:mod:`derive.reference`), with the method's
-mutations in between. :func:`recompute` computes every quantity of the first step in the order
+mutations in between. :func:`recompute` computes every quantity of every asked step in the order
 a student does; after each layer it *substitutes the student's own values* (``given``) for the
 ones computed, so the value recorded for a quantity is what follows from the student's upstream
-answers. With ``given`` empty it is the whole computation done with the method.
+answers, and each step starts from the parameters the student wrote at the end of the one
+before (follow-through across steps). With ``given`` empty it is the whole computation done
+with the method.
 
 The engine is separate from the symbolic pipeline (worked.py); the marking compares it with the
 verified answer key, never trusts it alone.
@@ -15,13 +17,14 @@ verified answer key, never trusts it alone.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
-from typing import Mapping, Union
+import functools
+from dataclasses import dataclass, fields
+from typing import Iterator, Mapping, Union
 
 import numpy as np
 
 from . import reference
-from .quantities import QuantityName, first_batch, has_cost
+from .quantities import QuantityName, checked_steps, has_cost, step_batch
 from .registry import ACTIVATIONS, LOSSES
 from .rounding import round_value as round_as_sheet
 from .spec import Answers, Problem
@@ -104,41 +107,113 @@ HONEST = (Method(), Method(fprime=FPrime.FROM_A), Method(round_unwritten=True),
           Method(fprime=FPrime.FROM_A, round_unwritten=True))
 
 
-def recompute(problem: Problem, method: Method, given: Mapping[QuantityName, float]) -> dict[QuantityName, float]:
-    """Every quantity of the first step computed with ``method`` from the student's ``given`` values."""
-    return _Run(problem, method, given).values
+@functools.lru_cache(maxsize=4096)
+def combined(first: Method, second: Method) -> Method | None:
+    """The method making both mistakes at once, or None when they change the same setting."""
+    default, settings = Method(), {}
+    for field in fields(Method):
+        one, other = getattr(first, field.name), getattr(second, field.name)
+        if one != getattr(default, field.name) and other != getattr(default, field.name) and one != other:
+            return None
+        settings[field.name] = one if one != getattr(default, field.name) else other
+    return Method(**settings)
 
 
-class _Run:
-    """One recomputation; ``values`` holds what each quantity comes out as before the
-    student's own value replaces it."""
+def recompute(problem: Problem, method: Method, given: Mapping[QuantityName, float]) -> Mapping[QuantityName, float]:
+    """Every quantity of every asked step computed with ``method`` from the student's ``given``
+    values. The mapping computes a step when one of its quantities is first read (a slip in step
+    1 is diagnosed without recomputing twenty steps); ``given`` must not change meanwhile."""
+    return _Run(problem, method, given)
+
+
+@functools.lru_cache(maxsize=1024)
+def from_the_start(problem: Problem, method: Method) -> Mapping[QuantityName, float]:
+    """:func:`recompute` with no answers of the student's: the whole computation done with
+    ``method``. It depends on the problem alone, so it is made once per problem and method."""
+    return recompute(problem, method, {})
+
+
+@functools.lru_cache(maxsize=4096)
+def _names(kind: str, layer: int, shape: tuple[int, ...], per_example: bool, step: int) -> tuple[QuantityName, ...]:
+    """The name of each entry of a block of ``shape``, in the flat (C) order (made once, not per run)."""
+    return tuple(QuantityName(kind, layer, position[1:] if per_example else position,
+                              position[0] if per_example else None, step)
+                 for position in np.ndindex(shape))
+
+
+class _Blocks:
+    """A student's answers grouped by block (kind, layer, step), so that a run puts a block's
+    answers in without looking up every entry. Made once per answers mapping, shared by its runs."""
+
+    last: tuple[Mapping, dict] | None = None
+
+    @classmethod
+    def of(cls, given: Mapping[QuantityName, float]) -> dict[tuple[str, int, int], dict[QuantityName, float]]:
+        last = cls.last  # read once: another thread may replace it meanwhile
+        if last is not None and last[0] is given:  # the marker passes one mapping to all its runs
+            return last[1]
+        blocks: dict[tuple[str, int, int], dict[QuantityName, float]] = {}
+        for name, value in given.items():
+            if value is not None:
+                blocks.setdefault((name.kind, name.layer, name.step), {})[name] = value
+        cls.last = (given, blocks)
+        return blocks
+
+
+class _Run(Mapping):
+    """One recomputation, read as a mapping: what each quantity comes out as before the
+    student's own value replaces it. Steps are computed in order, when first read."""
 
     def __init__(self, problem: Problem, method: Method, given: Mapping[QuantityName, float]) -> None:
         self.problem, self.method, self.given = problem, method, given
         self.values: dict[QuantityName, float] = {}
-        batch = list(first_batch(problem))
-        self.X = np.array(problem.inputs, dtype=float)[batch]
-        self.Y = np.array(problem.targets, dtype=float)[batch]
         self.W = [np.array(W, dtype=float) for W in problem.weights]
         self.b = [np.array(b, dtype=float) for b in problem.biases]
-        self.m = len(batch)
-        with np.errstate(all="ignore"):  # a student's wild value may overflow: it then matches nothing
-            self.run()
+        self.inputs, self.targets = np.array(problem.inputs, dtype=float), np.array(problem.targets, dtype=float)
+        self.done, self.steps = 0, checked_steps(problem)
+        self.blocks = _Blocks.of(given) if given else {}
 
-    def settle(self, kind: str, layer: int, array: np.ndarray, per_example: bool) -> np.ndarray:
-        """Record ``array``'s entries, then return it with the student's values put in."""
+    def through(self, step: int) -> None:
+        """Compute every step up to ``step`` (from 0) not computed yet."""
+        while self.done <= min(step, self.steps - 1):
+            batch = list(step_batch(self.problem, self.done))
+            self.step, self.X, self.Y, self.m = self.done, self.inputs[batch], self.targets[batch], len(batch)
+            with np.errstate(all="ignore"):  # a student's wild value may overflow: it then matches nothing
+                self.run()
+            self.done += 1
+
+    def __getitem__(self, name: QuantityName) -> float:
+        if name.step >= self.done:
+            self.through(name.step)
+        return self.values[name]
+
+    def __iter__(self) -> Iterator[QuantityName]:
+        self.through(self.steps - 1)
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        self.through(self.steps - 1)
+        return len(self.values)
+
+    def settle(self, kind: str, layer: int, array: np.ndarray, per_example: bool, record: bool = True) -> np.ndarray:
+        """Record ``array``'s entries (unless not ``record``), then return it with the student's
+        values put in."""
         settled = np.array(array, dtype=float)
-        for position in np.ndindex(settled.shape):
-            example, index = (position[0], position[1:]) if per_example else (None, position)
-            name = QuantityName(kind, layer, tuple(index), example)
-            self.values[name] = float(settled[position])
-            if self.given.get(name) is not None:
-                settled[position] = self.given[name]
-            elif self.method.round_unwritten:
-                settled[position] = round_as_sheet(self.problem.answers, settled[position])
+        names = _names(kind, layer, settled.shape, per_example, self.step)
+        flat = settled.reshape(-1)  # a view: writing to it writes to settled
+        if record:
+            self.values.update(zip(names, flat.tolist()))
+        if self.method.round_unwritten:  # written values are put in below, over the rounded ones
+            flat[:] = round_as_sheet(self.problem.answers, flat)
+        answers = self.blocks.get((kind, layer, self.step))
+        if answers:
+            for i, name in enumerate(names):
+                if name in answers:
+                    flat[i] = answers[name]
         return settled
 
     def run(self) -> None:
+        """One step: forward, loss, backward, update; the next step starts from the update."""
         zs, activations = self.forward()
         self.loss(zs[-1], activations[-1])
         if self.problem.training.steps == 0:
@@ -146,6 +221,7 @@ class _Run:
         deltas = self.backward(zs, activations)
         new_W, new_b = self.update(deltas, activations)
         self.loss_after(new_W, new_b)
+        self.W, self.b = new_W, new_b
 
     # ---- forward pass and loss
 
@@ -211,37 +287,38 @@ class _Run:
             return output.numpy_backward(z, a, grad_a)
         return grad_a * self.derivative(network.depth, z, a)
 
-    def hidden_weights(self, layer: int) -> np.ndarray:
-        """The matrix whose product with delta^(layer+1) the method takes for layer's delta."""
+    def hidden_weights(self, layer: int, delta_next: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """The matrix whose product with delta^(layer+1) (``delta_next``) the method takes for
+        layer's delta (``a``: the activations of ``layer``)."""
         W = self.W[layer]
         how = self.method.hidden_weights
         if isinstance(how, ShiftedWeights):
             return np.roll(W, -how.by, axis=1)
         if how is NextWeights.TRANSPOSED:
             return W.T if W.shape[0] == W.shape[1] else np.full_like(W, np.nan)
-        if how is NextWeights.UPDATED:
-            honest = recompute(self.problem, replace(self.method, hidden_weights=NextWeights.OLD), self.given)
-            updated = np.empty_like(W)
-            for j, k in np.ndindex(W.shape):
-                name = QuantityName("W", layer + 1, (j, k))
-                updated[j, k] = self.given.get(name) if self.given.get(name) is not None else honest[name]
-            return updated
+        if how is NextWeights.UPDATED:  # updated on the way back: the student's own new W if written
+            grad = reference.weight_gradient(self.problem, delta_next, a, W, self.method.batch_sum)
+            grad = self.settle("dW", layer + 1, grad, False, record=False)
+            return self.settle("W", layer + 1, W + self.method.update_sign * self.eta * grad, False, record=False)
         return W
+
+    @property
+    def eta(self) -> float:
+        return self.problem.training.learning_rate if self.method.apply_eta else 1.0
 
     def backward(self, zs, activations) -> list[np.ndarray]:
         depth = self.problem.network.depth
         deltas = [None] * depth
         deltas[-1] = self.settle("delta", depth, self.output_delta(zs[-1], activations[-1]), True)
         for l in range(depth - 1, 0, -1):
-            back = deltas[l] @ self.hidden_weights(l)
+            back = deltas[l] @ self.hidden_weights(l, deltas[l], activations[l])
             deltas[l - 1] = self.settle("delta", l, back * self.derivative(l, zs[l - 1], activations[l]), True)
         return deltas
 
     # ---- gradients, update, loss after
 
     def update(self, deltas, activations):
-        method, summed = self.method, self.method.batch_sum
-        eta = self.problem.training.learning_rate if method.apply_eta else 1.0
+        method, summed, eta = self.method, self.method.batch_sum, self.eta
         new_W, new_b = [], []
         for l in range(1, self.problem.network.depth + 1):
             W, b, delta, a_prev = self.W[l - 1], self.b[l - 1], deltas[l - 1], activations[l - 1]

@@ -1,7 +1,8 @@
 """One list of asked quantities (defect 4 of issue 9): for every shipped problem the answers
 template, the marking, the Moodle quiz and key.json list the same quantities in the same order,
 and every quiz value is the key's. Before, batch problems' quizzes and keys gave J but not the
-examples' losses L[i] (115 fields against 118 quantities for relu-2-3-3-1-batch).
+examples' losses L[i] (115 fields against 118 quantities for relu-2-3-3-1-batch). The template
+and the marking list every step; the quiz lists the first (``asked_quantities(..., steps=1)``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from moodle_grading import quiz_fields
 
 def from_key(key: dict, q: QuantityName) -> float:
     """The value of ``q`` read from key.json (its documented fields)."""
-    step = key["steps"][0]
+    step = key["steps"][q.step]
     if q.kind in ("L", "J", "L_after"):
         return {"L": lambda: step["losses"][q.example], "J": lambda: step["loss"],
                 "L_after": lambda: step["loss_after"]}[q.kind]()
@@ -50,10 +51,12 @@ def test_template_marking_quiz_and_key_list_the_same_quantities(path, monkeypatc
     assert list(yaml.safe_load(answers_template(problem))) == labels
     assert [m.label for m in mark(verified, StudentAnswers("empty", ())).marks] == labels
     key = answer_key(verified)
-    from_the_key = [from_key(key, q.name) for q in asked]
+    assert [from_key(key, q.name) for q in asked] == [m.expected for m in mark(verified, StudentAnswers("", ())).marks]
+    first_step = asked_quantities(problem, steps=1)  # the quiz asks the first step (documented parameter)
+    assert asked[:len(first_step)] == first_step and all(q.name.step == 0 for q in first_step)
     fields = quiz_fields(quiz_xml([(1, verified)], "derive/test"))[0]
-    assert len(fields) == len(asked)
-    assert [answers[1].value for answers in fields] == from_the_key  # the exact value, after the shown one
+    assert len(fields) == len(first_step)
+    assert [answers[1].value for answers in fields] == [from_key(key, q.name) for q in first_step]
     batch = key["steps"][0]["batch"]
     assert len(key["steps"][0]["losses"]) == len(batch)
     if len(batch) > 1:

@@ -338,7 +338,7 @@ def test_serve_with_nothing_to_serve_is_one_line_and_exit_2(tmp_path):
 @pytest.mark.parametrize("name", ["relu-2-3-3-1-batch", "softmax-3class", "ng-4layer-regularised", "bce-relu-epochs"])
 def test_every_box_has_the_worked_line_of_its_own_quantity(name):
     verified = solve(load_problem(PROBLEMS / f"{name}.yaml"))
-    expected, step = expected_values(verified), verified.solution.steps[0]
-    for item in asked_quantities(verified.problem):
-        line = worked_line(step, item.name, verified.problem)
+    expected = expected_values(verified)
+    for item in asked_quantities(verified.problem):  # every step's (bce-relu-epochs: twenty)
+        line = worked_line(verified.solution.steps[item.name.step], item.name, verified.problem)
         assert line is not None and line.value == pytest.approx(expected[item.name], rel=1e-12, abs=1e-15), item.label

@@ -16,11 +16,13 @@ import re
 from dataclasses import dataclass
 
 from latex2mathml.converter import convert
+from markupsafe import Markup, escape
 
 from ..rounding import phrase
 from ..notation import NIELSEN
 from ..printing import latex, number, pmatrix
-from ..quantities import AskedQuantity, QuantityName, StudentAnswers, answers_template, asked_quantities, first_batch
+from ..quantities import (AskedQuantity, QuantityName, StudentAnswers, answers_template, asked_quantities,
+                          checked_steps, first_batch, step_batch, step_heading)
 from ..registry import ACTIVATIONS, LOSSES
 from ..sheet import parameter_matrices
 from ..spec import SECTION_TITLES, Problem
@@ -46,12 +48,29 @@ class Box:
     meaning: str
     worked: str  # MathML of its worked line (symbol = formula = numbers = result); "" if none
 
+    # The parts of the box's row that never change, escaped once rather than on every page
+    # rendered (a class checking a 118-box sheet renders it many times a second).
+    @functools.cached_property
+    def label_html(self) -> Markup:
+        return Markup(f'<label for="q-{escape(self.label)}"><span class="math">{self.math}</span> '
+                      f'<code>{escape(self.label)}</code> <span class="meaning">{escape(self.meaning)}</span></label>')
+
+    @functools.cached_property
+    def input_open(self) -> Markup:
+        """The box's input element up to its value (the template adds the value typed)."""
+        return Markup(f'<input id="q-{escape(self.label)}" name="{escape(self.label)}" type="text" '
+                      'inputmode="decimal" autocomplete="off" spellcheck="false" value="')
+
 
 @dataclass(frozen=True)
 class Section:
+    """One section of one step (``step`` from 0; ``heading`` names the step on a multi-step sheet)."""
+
     key: str
     title: str
     boxes: tuple[Box, ...]
+    step: int = 0
+    heading: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,16 +120,18 @@ def build_sheet(sheet_id: str, verified: VerifiedSolution, variant: tuple[int, i
     exam variant's (seed, number) when it is one)."""
     verified = require_verified(verified)
     problem = verified.problem
-    step = verified.solution.steps[0]
-    boxes: dict[str, list[Box]] = {}
+    boxes: dict[tuple[int, str], list[Box]] = {}
     for item in asked_quantities(problem):
-        boxes.setdefault(item.section, []).append(_box(item, problem, step))
-    sections = tuple(Section(key, SECTION_TITLES[key], tuple(items)) for key, items in boxes.items())
+        step = verified.solution.steps[item.name.step]
+        boxes.setdefault((item.name.step, item.section), []).append(_box(item, problem, step))
+    several = checked_steps(problem) > 1
+    sections = tuple(Section(key, SECTION_TITLES[key], tuple(items), step, step_heading(problem, step) if several else "")
+                     for (step, key), items in boxes.items())
     return Sheet(sheet_id, verified, _facts(problem), _givens(problem), network_svg(problem), sections, variant)
 
 
 def _box(item: AskedQuantity, problem: Problem, step: Step) -> Box:
-    batch = first_batch(problem)
+    batch = step_batch(problem, item.name.step)
     example = None if item.name.example is None or len(batch) == 1 else batch[item.name.example] + 1
     tex = NIELSEN.latex(item.name, example, inline=True, wide=max(problem.network.layers) > 9)
     line = worked_line(step, item.name, problem)
@@ -121,7 +142,8 @@ def _box(item: AskedQuantity, problem: Problem, step: Step) -> Box:
 
 
 def worked_line(step: Step, name: QuantityName, problem: Problem) -> Quantity | None:
-    """The worked line of quantity ``name`` in ``step`` (worked lines carry their QuantityName)."""
+    """The worked line of quantity ``name`` in ``step`` (worked lines carry their QuantityName;
+    ``step`` is the one ``name.step`` numbers)."""
     key = (name.kind, name.layer, name.index, name.example)
     return next((q for q in step.worked if (q.name.kind, q.name.layer, q.name.index, q.name.example) == key), None)
 
@@ -139,7 +161,7 @@ def _facts(problem: Problem) -> tuple[tuple[str, str], ...]:
     if training.l2:
         facts.append(("L2", f"λ = {training.l2:g}"))
     if training.steps > 1:
-        facts.append(("Checked", f"step 1 of {training.steps}"))
+        facts.append(("Steps", f"{training.steps}, each from your own updated weights of the step before"))
     facts.append(("Answers", f"give answers {phrase(problem.answers)}"))
     return tuple(facts)
 
