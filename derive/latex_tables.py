@@ -10,10 +10,10 @@ from __future__ import annotations
 from pylatex import NoEscape, Tabular
 from pylatex.utils import escape_latex
 
-from .notation import NIELSEN, QuantityName
+from .notation import NIELSEN, Notation, QuantityName, for_problem
 from .printing import number
 
-N = NIELSEN
+N = NIELSEN  # the default notation (a comparison's table, a caller without a problem)
 
 
 def escape(text: str) -> str:
@@ -46,7 +46,7 @@ def _math(tex: str) -> str:
 
 def data_table(problem) -> str:
     """The examples: inputs x and targets y, one row each."""
-    net = problem.network
+    net, N = problem.network, for_problem(problem)
     d = problem.answers.decimals
     header = (["example"] + [_math(N.node(0, k + 1)) for k in range(net.layers[0])]
               + [_math(N.y(k + 1)) for k in range(net.layers[-1])])
@@ -57,15 +57,15 @@ def data_table(problem) -> str:
 
 def summary_tables(problem, step) -> list[dict]:
     """Per layer: z, a, delta per example; then gradients and updated parameters per neuron."""
-    tables = []
+    tables, notation = [], for_problem(problem)
     for layer in step.layers:
-        tables.append(_values_table(problem.answers.decimals, step, layer))
+        tables.append(_values_table(problem.answers.decimals, step, layer, notation))
         if layer.grad_W is not None:
-            tables.append(_parameters_table(problem.answers.decimals, layer, problem.network.bias))
+            tables.append(_parameters_table(problem.answers.decimals, layer, problem.updates_biases, notation))
     return tables
 
 
-def _values_table(d: int, step, layer) -> dict:
+def _values_table(d: int, step, layer, N: Notation) -> dict:
     l, size = layer.layer, layer.z.shape[1]
     blocks = [(N.z, layer.z), (N.a, layer.a)] + ([(N.d, layer.delta)] if layer.delta is not None else [])
     header = ["ex."] + [_math(spell(l, j + 1)) for spell, _ in blocks for j in range(size)]
@@ -75,7 +75,7 @@ def _values_table(d: int, step, layer) -> dict:
             "tabular": tabular(columns(1, *[size] * len(blocks)), header, rows)}
 
 
-def _parameters_table(d: int, layer, bias: bool) -> dict:
+def _parameters_table(d: int, layer, bias: bool, N: Notation) -> dict:
     l, inputs = layer.layer, layer.grad_W.shape[1]
     header = ["$j$"]
     for matrix, vector in (("dW", "db"), ("W", "b")):
@@ -90,21 +90,21 @@ def _parameters_table(d: int, layer, bias: bool) -> dict:
             "tabular": tabular(columns(1, width, width), header, rows)}
 
 
-def side_by_side(d: int, options: list[tuple[str, object]], bias: bool) -> str:
+def side_by_side(d: int, options: list[tuple[str, object]], bias: bool, notation: Notation = N) -> str:
     """Rows: output activations, J, every delta, gradient and updated parameter of step 1, J'.
 
     ``options`` pairs each option's name with its verified solution."""
     steps = [other.solution.steps[0] for _, other in options]
     rows = _comparison_rows(steps[0], bias)
     header = ["quantity"] + [rf"\texttt{{{escape(option)}}}" for option, _ in options]
-    body = [[_math(_row_name(name, steps[0]))] + [_math(number(pick(s), d, False)) for s in steps]
+    body = [[_math(_row_name(name, steps[0], notation))] + [_math(number(pick(s), d, False)) for s in steps]
             for name, pick in rows]
     return tabular("l" + "r" * len(options), header, body)
 
 
-def _row_name(name: QuantityName, first) -> str:
+def _row_name(name: QuantityName, first, notation: Notation) -> str:
     several = len(first.batch) > 1 and name.example is not None
-    return N.latex(name, first.batch[name.example] + 1 if several else None, inline=True)
+    return notation.latex(name, first.batch[name.example] + 1 if several else None, inline=True)
 
 
 def _comparison_rows(first, bias: bool) -> list[tuple[QuantityName, object]]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .notation import NIELSEN, Notation, QuantityName
+from .notation import Notation, QuantityName, for_problem
 from .registry import ACTIVATIONS, LOSSES
 from .rounding import phrase
 from .sections import QUANTITY_SECTIONS, TITLES, asked_sections
@@ -61,14 +61,15 @@ QUANTITY_KINDS_HELP = (
 )
 
 
-def asked_quantities(problem: Problem, notation: Notation = NIELSEN) -> tuple[AskedQuantity, ...]:
-    """Every asked quantity of the first step, in the order a student computes them."""
-    return _quantities(problem, problem.answers.asked, notation)
+def asked_quantities(problem: Problem, notation: Notation | None = None) -> tuple[AskedQuantity, ...]:
+    """Every asked quantity of the first step, in the order a student computes them, named in
+    ``notation`` (default: the problem's own profile)."""
+    return _quantities(problem, problem.answers.asked, notation or for_problem(problem))
 
 
-def all_quantities(problem: Problem, notation: Notation = NIELSEN) -> tuple[AskedQuantity, ...]:
+def all_quantities(problem: Problem, notation: Notation | None = None) -> tuple[AskedQuantity, ...]:
     """Every quantity a sheet for this problem could ask (asked or not)."""
-    return _quantities(problem, QUANTITY_SECTIONS, notation)
+    return _quantities(problem, QUANTITY_SECTIONS, notation or for_problem(problem))
 
 
 def _quantities(problem: Problem, asked, notation: Notation) -> tuple[AskedQuantity, ...]:
@@ -96,7 +97,7 @@ def _per_parameter(problem: Problem, weight: str, bias: str) -> list[QuantityNam
     for l in range(1, problem.network.depth + 1):
         for j in range(sizes[l]):
             out += [QuantityName(weight, l, (j, k)) for k in range(sizes[l - 1])]
-            out += [QuantityName(bias, l, (j,))] if problem.network.bias else []
+            out += [QuantityName(bias, l, (j,))] if problem.updates_biases else []
     return out
 
 
@@ -215,7 +216,7 @@ def parents(name: QuantityName, problem: Problem) -> tuple[QuantityName, ...]:
         params = []
         for l_ in range(1, depth + 1):
             params += [QuantityName("W", l_, (j, k)) for j in range(sizes[l_]) for k in range(sizes[l_ - 1])]
-            if problem.network.bias:
+            if problem.updates_biases:
                 params += [QuantityName("b", l_, (j,)) for j in range(sizes[l_])]
         return tuple(params)
     return ()

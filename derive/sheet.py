@@ -17,7 +17,7 @@ import sympy as sp
 from . import tree
 from .formulas import formulas
 from .latex_tables import data_table, escape, side_by_side, summary_tables
-from .notation import NIELSEN
+from .notation import NIELSEN, Notation, for_problem
 from .printing import latex, number, pmatrix
 from .registry import ACTIVATIONS, LOSSES
 from .rounding import phrase
@@ -27,7 +27,6 @@ from .verify import VerifiedSolution, require_verified
 from .worked_lines import function_name
 
 Compared = tuple[tuple[str, VerifiedSolution], ...]
-N = NIELSEN
 
 def _templates_folder() -> Path:
     """templates/ of the source checkout, or the copy an installed wheel carries in the package."""
@@ -93,12 +92,20 @@ def _worksheet_context(verified: VerifiedSolution) -> dict:
 
 def _derivation_context(verified: VerifiedSolution) -> dict:
     derivation = require_verified(verified).solution.derivation
+    notation = for_problem(verified.problem)
     return {
-        "formulas": [{"title": f.title, "latex": f.latex} for f in formulas(derivation)],
+        "formulas": [{"title": f.title, "latex": f.latex} for f in formulas(derivation, notation)]
+        + _profile_rules(notation, derivation.network.loss),
         "proofs": [{"claim": p.claim, "method": p.method_latex,
                     "identities": _plural(p.instances, "identity", "identities"), "holds": p.holds}
                    for p in derivation.proofs],
     }
+
+
+def _profile_rules(notation: Notation, loss: str) -> list[dict]:
+    """The notation profile's own statement of the rules, as the course writes them."""
+    lines = [*notation.rules, *(rule for name, rule in notation.loss_rules if name == loss)]
+    return [{"title": f"In the course's notation ({notation.name})", "latex": line} for line in lines]
 
 
 def _worked_steps(verified: VerifiedSolution) -> list[dict]:
@@ -152,7 +159,7 @@ def answers_tex(verified: VerifiedSolution, compared: Compared = ()) -> str:
 
 def _common(verified: VerifiedSolution) -> dict:
     problem = verified.problem
-    net = problem.network
+    net, notation = problem.network, for_problem(problem)
     loss = LOSSES[net.loss]
     return {
         "title": problem.title,
@@ -161,7 +168,7 @@ def _common(verified: VerifiedSolution) -> dict:
         "architecture": "--".join(map(str, net.layers)),
         "loss_name": loss.description,
         "loss_latex": loss.latex,
-        "activations": [(l, _activation_formula(a, l), ACTIVATIONS[a].description) for l, a in enumerate(net.activations, 1)],
+        "activations": [(l, _activation_formula(a, l, notation), ACTIVATIONS[a].description) for l, a in enumerate(net.activations, 1)],
         "data": data_table(problem),
         "parameters": parameter_matrices(problem),
         "settings": _settings(problem),
@@ -169,7 +176,7 @@ def _common(verified: VerifiedSolution) -> dict:
     }
 
 
-def _activation_formula(name: str, layer: int) -> str:
+def _activation_formula(name: str, layer: int, N: Notation = NIELSEN) -> str:
     """a^(l) = f(z^(l)), with f written out from the registry's SymPy form when elementwise."""
     activation = ACTIVATIONS[name]
     tex, plain = function_name(activation)
@@ -186,7 +193,7 @@ def _activation_formula(name: str, layer: int) -> str:
 
 def _network_drawing(problem) -> dict:
     """Coordinates and finished labels for the TikZ picture (the template only places them)."""
-    net = problem.network
+    net, N = problem.network, for_problem(problem)
     d = problem.answers.decimals
     tallest = max(net.layers)
     layers = []
@@ -215,12 +222,13 @@ def _network_drawing(problem) -> dict:
 
 def parameter_matrices(problem) -> list[str]:
     """W^(l) and b^(l) as matrices, so no number depends on reading the drawing's labels."""
-    d = problem.answers.decimals
+    d, N = problem.answers.decimals, for_problem(problem)
     shown = []
     for l, (W, b) in enumerate(zip(problem.weights, problem.biases), start=1):
+        W = list(zip(*W)) if N.row else W  # as the file gives it: (inputs, neurons) in row layout
         tex = f"{N.W(l)} = {pmatrix(W, d)}"
         if problem.network.bias:
-            tex += rf",\quad {N.b_vector(l)} = {pmatrix([[v] for v in b], d)}"
+            tex += rf",\quad {N.b_vector(l)} = {pmatrix([list(b)] if N.row else [[v] for v in b], d)}"
         shown.append(tex)
     return shown
 
@@ -241,6 +249,8 @@ def _settings(problem) -> list[tuple[str, str]]:
         rows.append(("L2 regularisation", rf"$\lambda = {number(training.l2, d, False)}$ (weights only)"))
     if not problem.network.bias:
         rows.append(("biases", "none (fixed at 0)"))
+    elif not problem.updates_biases:
+        rows.append(("biases", "held fixed (only the weights are updated)"))
     rows.append(("rounding", f"give answers {escape(phrase(problem.answers))}; keep full precision in between"))
     return rows
 
@@ -255,7 +265,7 @@ def _questions(verified: VerifiedSolution) -> list[str]:
         "loss_ex": " of every example and the objective $J$ of the batch" if many or training.l2 else "",
         "L": problem.network.depth,
         "objective": "batch objective $J$" if many or training.l2 else "loss",
-        "bias": " and bias" if problem.network.bias else "",
+        "bias": " and bias" if problem.updates_biases else "",
         "eta": number(training.learning_rate, problem.answers.decimals, False),
         "data": "batch" if many else "example",
     }
@@ -298,7 +308,7 @@ def _comparison(verified: VerifiedSolution, compared: Compared) -> dict:
         "intro": escape(f"The same network, numbers and step with the {noun} replaced by each of {len(columns)} "
                         f"options; the worked solution above is the one with {own}.") if len(columns) > 1 else names,
         "alternatives": alternatives,
-        "table": side_by_side(problem.answers.decimals, columns, problem.network.bias),
+        "table": side_by_side(problem.answers.decimals, columns, problem.updates_biases, for_problem(problem)),
     }
 
 
@@ -318,7 +328,7 @@ def _plural(count: int, one: str, many: str) -> str:
 def _chain_intro(problem, rules) -> str:
     if not rules:
         return ""
-    example = rules[0].example + 1
+    example, N = rules[0].example + 1, for_problem(problem)
     several = problem.examples > 1
     loss = f"the loss ${N.loss.latex}$"
     whose = f"{loss} of example {example} (the first of step 1)" if several else loss

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from latex2mathml.converter import convert
 
 from ..rounding import phrase
-from ..notation import NIELSEN
+from ..notation import for_problem
 from ..printing import latex, number, pmatrix
 from ..quantities import AskedQuantity, QuantityName, StudentAnswers, answers_template, asked_quantities, first_batch
 from ..registry import ACTIVATIONS, LOSSES
@@ -112,7 +112,7 @@ def build_sheet(sheet_id: str, verified: VerifiedSolution, variant: tuple[int, i
 def _box(item: AskedQuantity, problem: Problem, step: Step) -> Box:
     batch = first_batch(problem)
     example = None if item.name.example is None or len(batch) == 1 else batch[item.name.example] + 1
-    tex = NIELSEN.latex(item.name, example, inline=True, wide=max(problem.network.layers) > 9)
+    tex = for_problem(problem).latex(item.name, example, inline=True, wide=max(problem.network.layers) > 9)
     line = worked_line(step, item.name, problem)
     worked = "" if line is None else mathml(
         f"{latex(line.symbol)} = {latex(line.formula)} = {latex(line.substituted)} = "
