@@ -110,6 +110,16 @@ class Notation:
     #: The profile's own statement of the rules (LaTeX lines the answer key shows beside the
     #: derivation), and further lines for a loss of that name (a form the course writes out).
     rules: tuple[str, ...] = ()
+    #: How the answers template explains the names (its comment lines, after "Notation: ...").
+    layer_number: str = "{l}"  # how the words number a layer ("{l1}": the input layer is 1)
+    template_intro: str = "Notation: layer 1 is the first hidden layer, neurons and inputs count from 1."
+    template_help: tuple[str, ...] = (
+        "z1_2 / a1_2   pre-activation / activation of layer 1, neuron 2",
+        "delta2_1      dL/dz of layer 2, neuron 1",
+        "dW2_12        dJ/dw for layer 2, neuron 1, input 2 (the weight in row 1, column 2 of W2)",
+        "db2_1         dJ/db for layer 2, neuron 1",
+        "new_W2_12     the weight after the update (W2_12' is accepted too); new_b2_1 likewise",
+    )
     loss_rules: tuple[tuple[str, str], ...] = ()
     # ---- bound to a network (:meth:`bound`): layer sizes (numbered names) and the row layout
     sizes: tuple[int, ...] = ()
@@ -125,20 +135,22 @@ class Notation:
         after it (courses numbering the input layer 1), ``j``, ``k``, ``jk``, ``u`` a numbered
         unit name (i1, h2, o1), ``n`` a weight's number across the network, ``nb`` a bias's."""
         fields = {"l": layer, "l1": _shifted(layer), "j": j, "k": k, "jk": f"{j}{k}", "u": f"u{j}", "n": "", "nb": ""}
-        if isinstance(layer, int) and isinstance(j, int) and len(self.sizes) > layer:
+        if isinstance(layer, int) and len(self.sizes) > layer:
             fields["u"] = self._unit(layer, j)
+        if isinstance(layer, int) and isinstance(j, int) and len(self.sizes) > layer:
             fields["nb"] = sum(self.sizes[1:layer]) + j if layer > 0 else ""
             if isinstance(k, int) and layer > 0:
                 fields["n"] = sum(a * b for a, b in zip(self.sizes[:layer - 1], self.sizes[1:layer])) \
                     + (j - 1) * self.sizes[layer - 1] + k
         return fields
 
-    def _unit(self, layer: int, j: int) -> str:
+    def _unit(self, layer: int, j) -> str:
+        """Neuron j of a layer as i1, h3, o1 (hidden neurons numbered across the hidden layers)."""
         if layer == 0:
             return f"i{j}"
         if layer == len(self.sizes) - 1:
             return f"o{j}"
-        return f"h{sum(self.sizes[1:layer]) + j}"
+        return f"h{sum(self.sizes[1:layer]) + j}" if isinstance(j, int) else f"h{j}"
 
     def _format(self, spelling: Spelling, form: str, layer, j=None, k=None, **extra) -> str:
         return getattr(spelling, form).format(**{**self._fields(layer, j, k), **extra})
@@ -315,20 +327,21 @@ class Notation:
         """What ``q`` is, in a sentence fragment (``depth``: the output layer's number; ``l2``: the
         cost has an L2 term; ``cost``: the sheet has a cost J)."""
         l, index = q.layer, tuple(i + 1 for i in q.index)
+        shown = self.layer_number.format(**self._fields(l))  # the layer as the profile numbers it
         of_example = "" if example is None else f" for example {example}"
         if q.kind in ("z", "a"):
             what = "pre-activation z" if q.kind == "z" else "activation a = f(z)"
-            return f"{what} of layer {l}, neuron {index[0]}{of_example}"
+            return f"{what} of layer {shown}, neuron {index[0]}{of_example}"
         if q.kind == "delta":
             where = "output" if l == depth else "hidden"
-            return f"delta = dL/dz of {where} layer {l}, neuron {index[0]}{of_example}"
+            return f"delta = dL/dz of {where} layer {shown}, neuron {index[0]}{of_example}"
         if q.kind == "L":
             return f"loss L{of_example}"
         if q.kind == "J":
             return "cost J: mean of the examples' losses" + (" plus the L2 term" if l2 else "")
         if q.kind == "L_after":
             return f"{'cost J' if cost else 'loss L'} on the same example(s) after the update"
-        where = f"of layer {l}, neuron {index[0]}" + (f", input {index[1]}" if q.kind in ("dW", "W") else "")
+        where = f"of layer {shown}, neuron {index[0]}" + (f", input {index[1]}" if q.kind in ("dW", "W") else "")
         return {
             "dW": f"gradient dJ/dw {where}",
             "db": f"gradient dJ/db {where}",
@@ -385,6 +398,14 @@ NG = Notation(
     bias_updated_column=Spelling("\\Theta'_{{j0}}", "Theta'_j0"),
     weight_name="Theta{l}_{jk}",
     bias_name="Theta{l}_{j}0",
+    layer_number="{l1}",
+    template_intro="Notation: layer 1 is the input layer (a1 = x), so the first hidden layer is layer 2; Theta1 maps 1 to 2.",
+    template_help=(
+        "z2_1 / a2_1   z and a of layer 2 (the first hidden layer: a1 = x), unit 1",
+        "delta3_1      delta of layer 3, unit 1",
+        "D1_12         dJ/dTheta for Theta1_12 (row 1, column 2 of Theta1); D1_10 for the bias column",
+        "new_Theta1_12 Theta1_12 after the update (Theta1_12' is accepted too)",
+    ),
     rules=(
         "a^{(1)} = x,\\quad z^{(l+1)} = \\Theta^{(l)} a^{(l)} \\text{ (with the bias unit } a^{(l)}_0 = 1),"
         "\\quad a^{(l+1)} = g(z^{(l+1)}),\\quad h_\\Theta(x) = a^{(L)}",
@@ -419,6 +440,12 @@ CODE = Notation(
         "\\quad \\mathit{db} = \\mathit{dz},\\quad \\mathit{da}_{\\mathrm{prev}} = W^T \\cdot \\mathit{dz}",
         "W \\mathrel{-}= \\eta\\, \\mathit{dW},\\quad b \\mathrel{-}= \\eta\\, \\mathit{db}",
     ),
+    template_help=(
+        "z1_2 / a1_2   z and a of layer 1 (the first hidden layer), unit 2",
+        "dz2_1         dL/dz of layer 2, unit 1",
+        "dW2_12        dW of layer 2, row 1, column 2; db2_1 likewise",
+        "new_W2_12     the weight after the update (W2_12' is accepted too); new_b2_1 likewise",
+    ),
     loss_rules=(("bce", "\\mathit{da} = \\frac{\\hat y - y}{\\hat y (1 - \\hat y)}"
                  "\\ \\text{(then } \\mathit{dz} = \\mathit{da} \\odot \\hat y (1 - \\hat y) = \\hat y - y)"),),
 )
@@ -438,8 +465,17 @@ NUMBERED = Notation(
     cost_after=Spelling("E_{\\mathrm{total}}'", "E_total'", "E_total_after"),
     weight_gradient=Spelling("\\frac{{\\partial E_{{\\mathrm{{total}}}}}}{{\\partial {w}}}", "dE_total/d{w}", "dE_total_dw{n}"),
     bias_gradient=Spelling("\\frac{{\\partial E_{{\\mathrm{{total}}}}}}{{\\partial {b}}}", "dE_total/d{b}", "dE_total_db{nb}"),
+    unlayered_activation=Spelling("\\mathit{{out}}_{{o{j}}}", "out_o{j}"),
+    unlayered_pre_activation=Spelling("\\mathit{{net}}_{{o{j}}}", "net_o{j}"),
     weight_name="w{n}",
     bias_name="b{nb}",
+    template_intro="Notation: weights w1, w2, ... and neurons i1, h1, o1 are numbered as in the worked example.",
+    template_help=(
+        "net_h1 / out_h1   net input / output of hidden neuron h1 (i1, i2 are the inputs, o1 an output)",
+        "delta_o1          dE_total/dnet_o1",
+        "dE_total_dw5      dE_total/dw5 (w1, w2, ... numbered across the network, row by row)",
+        "new_w5            w5 after the update (w5' is accepted too)",
+    ),
     rules=("\\frac{\\partial E_{\\mathrm{total}}}{\\partial w} = \\frac{\\partial E_{\\mathrm{total}}}{\\partial \\mathit{out}}"
            " \\cdot \\frac{\\partial \\mathit{out}}{\\partial \\mathit{net}} \\cdot \\frac{\\partial \\mathit{net}}{\\partial w},"
            "\\quad w^{+} = w - \\eta \\frac{\\partial E_{\\mathrm{total}}}{\\partial w}",),

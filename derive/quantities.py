@@ -152,12 +152,8 @@ def answers_template(problem: Problem) -> str:
         "#",
         f"# Write each value as a number, {rounding}; leave null (or delete the line) for one you",
         "# did not work out. Carrying your own rounded values forward is fine.",
-        "# Notation: layer 1 is the first hidden layer, neurons and inputs count from 1.",
-        "#   z1_2 / a1_2   pre-activation / activation of layer 1, neuron 2",
-        "#   delta2_1      dL/dz of layer 2, neuron 1",
-        "#   dW2_12        dJ/dw for layer 2, neuron 1, input 2 (the weight in row 1, column 2 of W2)",
-        "#   db2_1         dJ/db for layer 2, neuron 1",
-        "#   new_W2_12     the weight after the update (W2_12' is accepted too); new_b2_1 likewise",
+        f"# {for_problem(problem).template_intro}",
+        *(f"#   {line}" for line in for_problem(problem).template_help),
     ]
     if problem.training.steps > 1:
         lines.append(f"# Only the first of the {problem.training.steps} steps is asked here.")
