@@ -121,6 +121,13 @@ class Notation:
         "new_W2_12     the weight after the update (W2_12' is accepted too); new_b2_1 likewise",
     )
     loss_rules: tuple[tuple[str, str], ...] = ()
+    #: The rules in the row layout (a batch's examples are the rows of X, A and Delta).
+    row_rules: tuple[str, ...] = (
+        "U = X W + b \\ (W: \\text{inputs} \\times \\text{neurons}),\\quad "
+        "\\frac{\\partial J}{\\partial W} = \\tfrac{1}{m} A_{\\mathrm{prev}}^T \\Delta,\\quad "
+        "\\frac{\\partial J}{\\partial b} = \\tfrac{1}{m} \\textstyle\\sum_{\\mathrm{rows}} \\Delta,\\quad "
+        "\\Delta_{\\mathrm{prev}} = \\Delta W^T \\odot f'(U_{\\mathrm{prev}})",
+    )
     # ---- bound to a network (:meth:`bound`): layer sizes (numbered names) and the row layout
     sizes: tuple[int, ...] = ()
     row: bool = False

@@ -104,7 +104,8 @@ def _derivation_context(verified: VerifiedSolution) -> dict:
 
 def _profile_rules(notation: Notation, loss: str) -> list[dict]:
     """The notation profile's own statement of the rules, as the course writes them."""
-    lines = [*notation.rules, *(rule for name, rule in notation.loss_rules if name == loss)]
+    lines = [*notation.rules, *(rule for name, rule in notation.loss_rules if name == loss),
+             *(notation.row_rules if notation.row else ())]
     return [{"title": f"In the course's notation ({notation.name})", "latex": line} for line in lines]
 
 
