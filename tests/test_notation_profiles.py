@@ -230,7 +230,7 @@ def test_row_layout_sheet_shows_the_matrices_as_the_file_gives_them():
     assert rf"W^{{(1)}} = \begin{{pmatrix}} {W1[0][0]:g} & {W1[1][0]:g} \\ {W1[0][1]:g} & {W1[1][1]:g}" in sheet
     assert r"b^{(1)} = \begin{pmatrix} 0.1 & -0.1 \end{pmatrix}" in sheet  # a row vector
     key = answers_tex(solve(parse_problem(as_row_layout(text), "row.yaml")))
-    assert r"\frac{\partial J}{\partial W} = A_{\mathrm{prev}}^T \Delta" in key
+    assert r"\frac{\partial J}{\partial W} = \tfrac{1}{m} A_{\mathrm{prev}}^T \Delta" in key
 
 
 def test_row_layout_checks_the_shape_it_expects():
