@@ -96,7 +96,7 @@ def _derivation_context(verified: VerifiedSolution) -> dict:
     return {
         "formulas": [{"title": f.title, "latex": f.latex} for f in formulas(derivation, notation)]
         + _profile_rules(notation, derivation.network.loss),
-        "proofs": [{"claim": p.claim, "method": p.method_latex,
+        "proofs": [{"claim": p.claim_in(notation), "method": p.method_latex,
                     "identities": _plural(p.instances, "identity", "identities"), "holds": p.holds}
                    for p in derivation.proofs],
     }
