@@ -22,6 +22,7 @@ import numpy as np
 from .printing import number, pmatrix
 from .registry import ACTIVATIONS, LOSSES
 from .marking import accepted_values
+from .notation import Notation, for_problem
 from .quantities import asked_quantities, expected_values
 from .rounding import moodle_tolerance, phrase, shown
 from .sections import TITLES
@@ -155,15 +156,16 @@ def _question(variant: int, verified: VerifiedSolution, html_texts: list[str]) -
 def question_html(verified: VerifiedSolution) -> str:
     """The question text: the network's numbers, then one embedded answer per asked quantity."""
     problem = verified.problem
-    net = problem.network
+    net, N = problem.network, for_problem(problem)
     d = problem.answers.decimals
     parts = [f"<p>{html.escape(problem.instructions)}</p>" if problem.instructions else ""]
     layers = ", ".join(f"layer {l}: {html.escape(ACTIVATIONS[a].description)}" for l, a in enumerate(net.activations, 1))
     parts.append(f"<p>Network {'-'.join(map(str, net.layers))} ({layers}); loss per example "
-                 rf"\(L = {LOSSES[net.loss].latex}\); \(z^{{(l)}} = W^{{(l)}} a^{{(l-1)}} + b^{{(l)}}\).</p>")
+                 rf"\(L = {LOSSES[net.loss].latex}\); \({_layer_rule(N)}\).</p>")
     for l, (W, b) in enumerate(zip(problem.weights, problem.biases), start=1):
-        bias = rf",\quad b^{{({l})}} = {pmatrix([[v] for v in b], d)}" if net.bias else ""
-        parts.append(rf"<p>\(W^{{({l})}} = {pmatrix(W, d)}{bias}\)</p>")
+        W, b = (list(zip(*W)), [list(b)]) if N.row else (W, [[v] for v in b])  # as the file gives them
+        bias = rf",\quad {N.b_vector(l)} = {pmatrix(b, d)}" if net.bias else ""
+        parts.append(rf"<p>\({N.W(l)} = {pmatrix(W, d)}{bias}\)</p>")
     parts.append(rf"<p>Inputs (one row per example): \(X = {pmatrix(problem.inputs, d)}\), "
                  rf"targets \(Y = {pmatrix(problem.targets, d)}\).</p>")
     training = problem.training
@@ -179,6 +181,13 @@ def question_html(verified: VerifiedSolution) -> str:
     for group, rows in groups.items():
         parts.append(f"<h5>{TITLES[group]}</h5>\n<table>" + "".join(rows) + "</table>")
     return "\n".join(p for p in parts if p)
+
+
+def _layer_rule(N: Notation) -> str:
+    """How a layer's pre-activation is computed, in the notation and layout of the sheet."""
+    if N.row:
+        return rf"{N.vector('z', 'l')} = {N.vector('a', 'l-1')} {N.W('l')} + {N.b_vector('l')}"
+    return rf"{N.vector('z', 'l')} = {N.W('l')} {N.vector('a', 'l-1')} + {N.b_vector('l')}"
 
 
 def _cloze_escape(text: str) -> str:
