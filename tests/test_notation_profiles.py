@@ -183,6 +183,16 @@ def test_marking_with_biases_held_fixed():
     assert [m.status for m in marking.marks if m.label in labels] == ["correct"] * 4
 
 
+def test_the_walkthroughs_printed_loss_after_is_a_named_mistake():
+    """0.291027924, printed in the walkthrough, is the loss after the update when the hidden
+    deltas use the already-updated output weights."""
+    problem = load_problem(WALKTHROUGH)
+    name = next(q.name for q in asked_quantities(problem) if q.label == "E_total_after")
+    marking = mark(solve(problem), StudentAnswers("walkthrough", ((name, 0.291027924),)))
+    (given,) = [m for m in marking.marks if m.label == "E_total_after"]
+    assert given.status == "wrong" and "updated_weights_in_delta" in given.mistakes
+
+
 def test_update_must_be_a_known_choice():
     text = TANH.read_text().replace("  learning_rate: 0.5\n", "  learning_rate: 0.5\n  update: weight\n")
     with pytest.raises(ProblemError) as error:
