@@ -26,7 +26,7 @@ from .exam import documents, exam_blocks, key_blocks, key_json, solve_variants, 
 from .files import provenance, with_provenance, write_atomically, write_file, write_run  # noqa: F401 (tests call cli.write_atomically)
 from .formulas import formulas as formula_list
 from .loader import load_problem as _load_file
-from .notation import PROFILES
+from .notation import PROFILES, for_problem
 from .yaml_reader import read_yaml
 from .roster import load_roster
 from .moodle import quiz_xml
@@ -159,7 +159,7 @@ def formulas(problem_file: Path) -> None:
     """Print the general formulas SymPy derives for PROBLEM_FILE's network (text and LaTeX)."""
     problem = load_problem(problem_file)
     derivation = derive_formulas(problem.network)
-    click.echo(formula_listing(formula_list(derivation), derivation.proofs))
+    click.echo(formula_listing(formula_list(derivation, for_problem(problem)), derivation.proofs))
 
 
 @main.command()
