@@ -251,3 +251,15 @@ def test_row_layout_checks_the_shape_it_expects():
     with pytest.raises(ProblemError) as error:
         parse_problem(text, "p.yaml")
     assert "parameters.W" in str(error.value)
+
+
+def test_exam_variants_with_biases_held_fixed():
+    """Equal held-fixed biases (0.35, 0.35) are not answers, so they never make a draw fail."""
+    from derive.randomise import make_variant
+    text = WALKTHROUGH.read_text() + (
+        "randomisation:\n  parameters:\n    weights: {min: 0.1, max: 0.6, step: 0.05}\n"
+        "  constraints: {distinct_answers: true}\n")
+    variant = make_variant(parse_problem(text, "w.yaml"), 2026, 1)
+    step = answer_key(solve(variant))["steps"][0]
+    assert [layer["b"] for layer in step["layers"]] == [list(b) for b in variant.biases]
+    assert variant.notation == "numbered" and not variant.updates_biases
