@@ -50,6 +50,11 @@ def answer_key(verified: VerifiedSolution) -> dict[str, Any]:
     }
     if problem.training.epochs:
         key["epochs"] = epoch_losses(verified)
+    # The conventions, only when not derive's defaults (so a default key keeps its fields).
+    if not problem.training.update_biases:
+        key["training"]["update"] = "weights"
+    key.update({field: value for field, value, default in (("notation", problem.notation, "nielsen"),
+                                                           ("layout", problem.layout, "column")) if value != default})
     return key
 
 
@@ -60,7 +65,7 @@ def epoch_losses(verified: VerifiedSolution) -> list[dict[str, Any]]:
 
 
 def _step(problem, step) -> dict[str, Any]:
-    bias = problem.network.bias
+    bias, row = problem.network.bias, problem.layout == "row"
     return {
         "step": step.index + 1,
         "batch": [i + 1 for i in step.batch],
@@ -75,9 +80,9 @@ def _step(problem, step) -> dict[str, Any]:
                 "z": _list(layer.z),
                 "a": _list(layer.a),
                 "delta": _list(layer.delta),
-                "grad_W": _list(layer.grad_W),
-                "grad_b": _list(layer.grad_b) if bias else None,
-                "W": _list(layer.W),
+                "grad_W": _list(layer.grad_W, row),
+                "grad_b": _list(layer.grad_b) if problem.updates_biases else None,
+                "W": _list(layer.W, row),
                 "b": _list(layer.b) if bias else None,
             }
             for layer in step.layers
@@ -85,5 +90,9 @@ def _step(problem, step) -> dict[str, Any]:
     }
 
 
-def _list(value: np.ndarray | None):
-    return None if value is None else np.asarray(value, dtype=float).tolist()
+def _list(value: np.ndarray | None, transposed: bool = False):
+    """``value`` as nested lists (``transposed``: a weight matrix in row layout, (inputs, neurons))."""
+    if value is None:
+        return None
+    array = np.asarray(value, dtype=float)
+    return (array.T if transposed else array).tolist()

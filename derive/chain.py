@@ -19,11 +19,10 @@ import sympy as sp
 
 from . import tree
 from .derivation import A, Z, Derivation, activation_rule
-from .notation import NIELSEN
+from .notation import NIELSEN, Notation, for_problem
 from .registry import ACTIVATIONS, saturated_rows
 from .spec import Problem
 
-N = NIELSEN
 
 
 @dataclass(frozen=True)
@@ -46,10 +45,12 @@ class ChainRule:
     col: int  # 1-based neuron of layer - 1
     example: int  # 0-based index into the problem's data
     factors: tuple[Factor, ...]
+    notation: Notation = NIELSEN
 
     @property
     def symbol(self) -> tree.Name:
-        return _partial(tree.Name("L", "L"), _name(N.w, self.layer, self.row, self.col))
+        loss = _name(lambda form: getattr(self.notation.loss, form))
+        return _partial(loss, _name(self.notation.w, self.layer, self.row, self.col), self.notation)
 
     @property
     def value(self) -> float:
@@ -64,10 +65,10 @@ def chain_rules(problem: Problem, derivation: Derivation, z: list, a: list, delt
     """
     chain = _Chain(problem, derivation, z, a, delta, example)
     L = problem.network.depth
-    rules = [ChainRule(L, 1, 1, example, (*chain.output_factors(), chain.dz_dw(L)))]
+    rules = [ChainRule(L, 1, 1, example, (*chain.output_factors(), chain.dz_dw(L)), chain.N)]
     if L > 1:
         upstream = chain.upstream_factors()
-        rules.append(ChainRule(L - 1, 1, 1, example, (*upstream, chain.da_dz(L - 1, 1), chain.dz_dw(L - 1))))
+        rules.append(ChainRule(L - 1, 1, 1, example, (*upstream, chain.da_dz(L - 1, 1), chain.dz_dw(L - 1)), chain.N))
     return tuple(rules)
 
 
@@ -76,7 +77,7 @@ def _name(block, *args) -> tree.Name:
     return tree.Name(block(*args, form="latex"), block(*args, form="text"))
 
 
-def _partial(top: tree.Name, bottom: tree.Name) -> tree.Name:
+def _partial(top: tree.Name, bottom: tree.Name, N: Notation = NIELSEN) -> tree.Name:
     return tree.Name(N.d_dx(top.latex, bottom.latex), N.d_dx(top.text, bottom.text, form="text"))
 
 
@@ -84,11 +85,15 @@ class _Chain:
     """Builds the factors from the derivation's expressions and one example's numbers."""
 
     def __init__(self, problem, derivation, z, a, delta, example) -> None:
-        self.problem, self.derivation = problem, derivation
+        self.problem, self.derivation, self.N = problem, derivation, for_problem(problem)
+        self.loss = _name(lambda form: getattr(self.N.loss, form))
         self.z, self.a, self.delta = z, a, delta
         self.x = np.array(problem.inputs[example], dtype=float)
         self.y = np.array(problem.targets[example], dtype=float)
         self.d = problem.answers.decimals
+
+    def partial(self, top: tree.Name, bottom: tree.Name) -> tree.Name:
+        return _partial(top, bottom, self.N)
 
     def n(self, value: float) -> tree.Num:
         return tree.Num(float(value), self.d)
@@ -107,12 +112,12 @@ class _Chain:
         """dL/da^(L)_1 and da^(L)_1/dz^(L)_1, or dL/dz^(L)_1 for a softmax output."""
         L = self.problem.network.depth
         out = self.derivation.output
-        names = {**{s: _name(N.node, L, k + 1) for k, s in enumerate(out.a)},
-                 **{s: _name(N.y, k + 1) for k, s in enumerate(out.y)},
-                 **{s: _name(N.z, L, k + 1) for k, s in enumerate(out.z)}}
+        names = {**{s: _name(self.N.node, L, k + 1) for k, s in enumerate(out.a)},
+                 **{s: _name(self.N.y, k + 1) for k, s in enumerate(out.y)},
+                 **{s: _name(self.N.z, L, k + 1) for k, s in enumerate(out.z)}}
         values = {**dict(zip(out.a, self.a[L - 1])), **dict(zip(out.y, self.y)), **dict(zip(out.z, self.z[L - 1]))}
-        loss = tree.Name("L", "L")
-        delta = self.factor(_partial(loss, _name(N.z, L, 1)), out.delta[0], names, values)
+        loss = self.loss
+        delta = self.factor(self.partial(loss, _name(self.N.z, L, 1)), out.delta[0], names, values)
         if not ACTIVATIONS[self.problem.network.activations[-1]].elementwise:
             # Softmax couples the outputs: dL/dz_1 = sum_k dL/da_k da_k/dz_1 is one factor, shown
             # in the form SymPy simplified it to (a_1 - y_1 for cross-entropy).
@@ -126,7 +131,7 @@ class _Chain:
             value = _evaluate(dL_da.xreplace(in_z), values, digits=30)
         if not np.isfinite(value):
             return (delta,)  # dL/da = 1/a beyond float64 (a < 1e-308): only dL/dz = a - y is a number
-        factor = Factor(_partial(loss, _name(N.node, L, 1)), tree.formula(dL_da, names), self.shown(dL_da, values), value)
+        factor = Factor(self.partial(loss, _name(self.N.node, L, 1)), tree.formula(dL_da, names), self.shown(dL_da, values), value)
         return (factor, self.da_dz(L, 1))
 
     def saturated(self, layer: int) -> bool:
@@ -137,22 +142,22 @@ class _Chain:
 
     def da_dz(self, layer: int, j: int) -> Factor:
         expr = activation_rule(self.problem.network.activations[layer - 1]).derivative
-        a, z = _name(N.node, layer, j), _name(N.z, layer, j)
+        a, z = _name(self.N.node, layer, j), _name(self.N.z, layer, j)
         values = {A: float(self.a[layer - 1][j - 1]), Z: float(self.z[layer - 1][j - 1])}
         value = _evaluate(expr, values)
         if self.saturated(layer):
             rule = activation_rule(self.problem.network.activations[layer - 1])
             value = _evaluate(rule.derivative_z, values, digits=30)  # a(1 - a) = 0 once a rounds to 1
         shown = self.n(value) if isinstance(expr, sp.Piecewise) else self.shown(expr, values)
-        return Factor(_partial(a, z), tree.formula(expr, {A: a, Z: z}), shown, value)
+        return Factor(self.partial(a, z), tree.formula(expr, {A: a, Z: z}), shown, value)
 
     def dz_dw(self, layer: int) -> Factor:
         """dz_1/dw_11 = a^(l-1)_1, read off SymPy's derivative of z = W a + b."""
         w, a_prev, b = sp.symbols("w a_prev b")
         expr = sp.diff(w * a_prev + b, w)
         value = self.activation_value(layer - 1, 1)
-        partial = _partial(_name(N.z, layer, 1), _name(N.w, layer, 1, 1))
-        return Factor(partial, tree.formula(expr, {a_prev: _name(N.node, layer - 1, 1)}),
+        partial = self.partial(_name(self.N.z, layer, 1), _name(self.N.w, layer, 1, 1))
+        return Factor(partial, tree.formula(expr, {a_prev: _name(self.N.node, layer - 1, 1)}),
                       self.shown(expr, {a_prev: value}), value)
 
     def upstream_factors(self) -> tuple[Factor, ...]:
@@ -163,15 +168,15 @@ class _Chain:
         w, a_prev, b = sp.symbols("w a_prev b")
         dz_da = sp.diff(w * a_prev + b, a_prev)  # = w
         if net.layers[-1] == 1 and ACTIVATIONS[net.activations[-1]].elementwise:
-            link = self.factor(_partial(_name(N.z, L, 1), _name(N.node, L - 1, 1)), dz_da,
-                               {w: _name(N.w, L, 1, 1)}, {w: float(W[0, 0])})
+            link = self.factor(self.partial(_name(self.N.z, L, 1), _name(self.N.node, L - 1, 1)), dz_da,
+                               {w: _name(self.N.w, L, 1, 1)}, {w: float(W[0, 0])})
             return (*self.output_factors(), link)
-        deltas, k = self.delta[L - 1], N.neuron_index
-        terms = [tree.Times((_name(N.d, L, i + 1), _name(N.w, L, i + 1, 1)), "space") for i in range(W.shape[0])]
+        deltas, k = self.delta[L - 1], self.N.neuron_index
+        terms = [tree.Times((_name(self.N.d, L, i + 1), _name(self.N.w, L, i + 1, 1)), "space") for i in range(W.shape[0])]
         numbers = [tree.Times((self.n(deltas[i]), self.n(W[i, 0]))) for i in range(W.shape[0])]
         value = float(sum(deltas[i] * W[i, 0] for i in range(W.shape[0])))
-        z_k = _name(N.z, L, k)
-        partial = tree.SumOver(k, tree.Times((_partial(tree.Name("L", "L"), z_k), _partial(z_k, _name(N.node, L - 1, 1))),
+        z_k = _name(self.N.z, L, k)
+        partial = tree.SumOver(k, tree.Times((self.partial(self.loss, z_k), self.partial(z_k, _name(self.N.node, L - 1, 1))),
                                              "space"))
         return (Factor(partial, tree.Plus(tuple(terms)), tree.Paren(tree.Plus(tuple(numbers))), value),)
 

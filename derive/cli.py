@@ -8,6 +8,7 @@ half-written file. Every :class:`DeriveError` becomes one line on stderr and its
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -25,7 +26,8 @@ from .errors import DeriveError, Interrupted, one_line
 from .exam import documents, exam_blocks, key_blocks, key_json, solve_variants, variant_numbers
 from .files import provenance, with_provenance, write_atomically, write_file, write_run  # noqa: F401 (tests call cli.write_atomically)
 from .formulas import formulas as formula_list
-from .loader import load_problem
+from .loader import load_problem as _load_file
+from .notation import PROFILES, for_problem
 from .yaml_reader import read_yaml
 from .roster import load_roster
 from .moodle import quiz_xml
@@ -96,9 +98,9 @@ _language_option = click.option(
     help="Language of the sheets' text (default: the problem file's language:, else en).")
 
 
-def _load(problem_file: Path, language: str | None):
-    """The problem, in ``language`` when one is given on the command line."""
-    problem = load_problem(problem_file)
+def _load(problem_file: Path, language: str | None = None, notation: str | None = None):
+    """The problem, in ``language`` and ``notation`` when they are given on the command line."""
+    problem = load_problem(problem_file, notation)
     return problem if language is None else replace(problem, language=language)
 
 
@@ -106,6 +108,17 @@ def _load(problem_file: Path, language: str | None):
 @click.version_option(package_name="derive")
 def main() -> None:
     """derive: backpropagation derived with SymPy, worked with numbers, verified with NumPy."""
+
+
+#: ``--notation``, on the commands that write what a student reads (solve, sheet, exam, check).
+notation_option = click.option("--notation", type=click.Choice(list(PROFILES)), default=None,
+                               help="Notation profile (default: the problem file's `notation:`, else nielsen).")
+
+
+def load_problem(path: Path, notation: str | None = None):
+    """The problem file, with ``--notation`` (when given) in place of its own profile."""
+    problem = _load_file(path)
+    return problem if notation is None else dataclasses.replace(problem, notation=notation)
 
 
 @main.command()
@@ -117,8 +130,9 @@ def main() -> None:
 @click.option("--variant", type=click.IntRange(min=1), help="Variant number, from 1 (with --seed).")
 @click.option("--json", "as_json", is_flag=True, help="Print the marking as JSON instead of a table.")
 @click.option("--force", is_flag=True, help="Replace or remove files that are not derive's own output.")
+@notation_option
 def check(problem_file: Path, answers_file: Path | None, template_out: Path | None, seed: int | None,
-          variant: int | None, as_json: bool, force: bool) -> None:
+          variant: int | None, as_json: bool, force: bool, notation: str | None) -> None:
     """Check a student's ANSWERS_FILE for PROBLEM_FILE: right, follow-through or wrong, and why.
 
     Exit code 0 when every answer is right, 1 when any is wrong or missing, 2 for bad input.
@@ -127,7 +141,7 @@ def check(problem_file: Path, answers_file: Path | None, template_out: Path | No
         raise click.UsageError("--seed and --variant go together: give both or neither")
     if (template_out is None) == (answers_file is None):
         raise click.UsageError("give either ANSWERS_FILE to check it, or --template FILE to write a blank one")
-    problem = load_problem(problem_file)
+    problem = load_problem(problem_file, notation)
     if seed is not None:
         problem = make_variant(problem, seed, variant)
     if template_out is not None:
@@ -152,9 +166,10 @@ def check(problem_file: Path, answers_file: Path | None, template_out: Path | No
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verification line.")
 @click.option("--force", is_flag=True, help="Replace or remove files that are not derive's own output.")
 @_language_option
-def solve(problem_file: Path, json_out: Path | None, quiet: bool, force: bool, language: str | None) -> None:
+@notation_option
+def solve(problem_file: Path, json_out: Path | None, quiet: bool, force: bool, language: str | None, notation: str | None) -> None:
     """Solve PROBLEM_FILE step by step and verify every number (--json -: the key on stdout only)."""
-    verified = solve_problem(_load(problem_file, language))
+    verified = solve_problem(_load(problem_file, language, notation))
     if json_out is not None:
         where = write_file(json_out, json.dumps(answer_key(verified), indent=2) + "\n", _is_answer_key, force)
         if where == "standard output":
@@ -170,7 +185,7 @@ def formulas(problem_file: Path) -> None:
     """Print the general formulas SymPy derives for PROBLEM_FILE's network (text and LaTeX)."""
     problem = load_problem(problem_file)
     derivation = derive_formulas(problem.network)
-    click.echo(formula_listing(formula_list(derivation), derivation.proofs))
+    click.echo(formula_listing(formula_list(derivation, for_problem(problem)), derivation.proofs))
 
 
 @main.command()
@@ -180,9 +195,10 @@ def formulas(problem_file: Path) -> None:
 @click.option("--tex-only", is_flag=True, help="Write the .tex files only; no TeX engine needed.")
 @click.option("--force", is_flag=True, help="Replace or remove files that are not derive's own output.")
 @_language_option
-def sheet(problem_file: Path, out_dir: Path | None, tex_only: bool, force: bool, language: str | None) -> None:
+@notation_option
+def sheet(problem_file: Path, out_dir: Path | None, tex_only: bool, force: bool, language: str | None, notation: str | None) -> None:
     """Write a worksheet and an answer key for PROBLEM_FILE as LaTeX and PDF."""
-    problem = _load(problem_file, language)
+    problem = _load(problem_file, language, notation)
     verified = solve_problem(problem)
     out_dir = out_dir if out_dir is not None else Path("output") / Path(problem_file).stem
     for path in build_sheet(verified, out_dir, tex_only, solve_compared(problem, verified), force):
@@ -200,10 +216,11 @@ def sheet(problem_file: Path, out_dir: Path | None, tex_only: bool, force: bool,
 @click.option("--tex-only", is_flag=True, help="Write the .tex files (and key.json, quiz.xml) only; no TeX engine needed.")
 @click.option("--force", is_flag=True, help="Replace or remove files that are not derive's own output.")
 @_language_option
+@notation_option
 def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, moodle: bool,
-         out_dir: Path | None, tex_only: bool, force: bool, language: str | None) -> None:
+         out_dir: Path | None, tex_only: bool, force: bool, language: str | None, notation: str | None) -> None:
     """Write N randomised, verified variants of PROBLEM_FILE: exam.pdf, key.pdf, key.json (and quiz.xml)."""
-    problem = _load(problem_file, language)
+    problem = _load(problem_file, language, notation)
     students = load_roster(roster) if roster is not None else ()
     sheets = variant_numbers(count, students)
     engine = None if tex_only else Engine.find(single_pass=True)  # the collections have no cross-references

@@ -55,7 +55,7 @@ def code_script(verified: VerifiedSolution, framework: Framework | str, exercise
 def numpy_model_source(network: Network) -> str:
     """The generated NumPy implementation alone (activations, loss, Layer, Network) for
     ``network``, as the NumPy script holds it; ``derive lab`` trains with it."""
-    context = {**_code_forms(network), "exercise": False, "bias": network.bias}
+    context = {**_code_forms(network), "exercise": False, "bias": network.bias, "update_biases": network.bias}
     return "import numpy as np\n\n" + _ENVIRONMENT.get_template("code/numpy_model.py.j2").render(**context)
 
 
@@ -75,6 +75,7 @@ def script_context(problem: Problem, framework: Framework, exercise: bool) -> di
         "network_text": f"layers {list(network.layers)}, activations {', '.join(network.activations)}",
         "loss_description": LOSSES[network.loss].description,
         "bias": network.bias,
+        "update_biases": problem.updates_biases,  # false: training.update: weights, biases held fixed
         "layers": [
             {"index": l, "inputs": network.layers[l - 1], "neurons": network.layers[l],
              "activation": network.activations[l - 1],

@@ -26,7 +26,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from .notation import NIELSEN
+from .notation import NIELSEN, Notation
 from .registry import ACTIVATIONS, LOSSES, Activation, Loss
 from .spec import Network
 from .symbols import SymbolicNetwork, build_symbolic_network
@@ -87,6 +87,11 @@ class Proof:
     instances: int
     holds: bool
     method_latex: str = ""  # the same sentence for the answer key, with its math in $...$
+    kind: tuple = ()  # which claim (see :func:`claim`), so that a sheet spells it in its notation
+
+    def claim_in(self, notation: Notation) -> str:
+        """The claim spelled in ``notation`` (the stored ``claim`` is in derive's default)."""
+        return _CLAIMS[self.kind[0]](notation, *self.kind[1:]) if self.kind else self.claim
 
 
 @dataclass(frozen=True)
@@ -237,8 +242,8 @@ def _prove_output(rule: OutputRule) -> Proof:
         sp.simplify(rule_j.subs(in_z) - direct_j) == 0 for rule_j, direct_j in zip(rule.delta_rule, rule.direct)
     )
     return Proof(
-        claim=rf"{N.vector('delta', 'L')} = {N.d_dx('L', N.vector('a', 'L'))} \odot f'({N.vector('z', 'L')}) = "
-        + N.d_dx("L", N.vector("z", "L")),
+        claim=_output_claim(N),
+        kind=("output",),
         method=f"dL/dz_j of the {rule.loss} loss through {rule.activation}, for each of the "
         f"{len(rule.z)} output neurons, minus the delta rule, simplifies to 0",
         instances=len(rule.z),
@@ -269,7 +274,8 @@ def _prove_hidden_layers(network: Network, rules: tuple[ActivationRule, ...]) ->
         )
         proofs.append(
             Proof(
-                claim=rf"{N.vector('delta', l)} = ({N.W(l + 1)})^T {N.vector('delta', l + 1)} \odot f'({N.vector('z', l)})",
+                claim=_hidden_claim(N, l),
+                kind=("hidden", l),
                 method=f"layer {l}: SymPy's Jacobian of {_layer_map(l, 'text')} "
                 f"({n_next}x{n_l}) applied to {N.vector('delta', l + 1, 'text')} by the chain rule, minus the delta rule, "
                 f"expands to 0 for each of the {n_l} neurons",
@@ -281,6 +287,24 @@ def _prove_hidden_layers(network: Network, rules: tuple[ActivationRule, ...]) ->
             )
         )
     return proofs
+
+
+def _output_claim(N: Notation) -> str:
+    return (rf"{N.vector('delta', 'L')} = {N.d_dx('L', N.vector('a', 'L'))} \odot f'({N.vector('z', 'L')}) = "
+            + N.d_dx("L", N.vector("z", "L")))
+
+
+def _hidden_claim(N: Notation, l: int) -> str:
+    return rf"{N.vector('delta', l)} = ({N.W(l + 1)})^T {N.vector('delta', l + 1)} \odot f'({N.vector('z', l)})"
+
+
+def _gradients_claim(N: Notation) -> str:
+    return (rf"{N.d_dx('L', N.W('l'))} = {N.vector('delta', 'l')} ({N.vector('a', 'l-1')})^T,\quad "
+            rf"{N.d_dx('L', N.b_vector('l'))} = {N.vector('delta', 'l')}")
+
+
+#: The claims a notation re-spells, by :attr:`Proof.kind`.
+_CLAIMS = {"output": _output_claim, "hidden": _hidden_claim, "gradients": _gradients_claim}
 
 
 def _layer_map(l: int, form: str) -> str:
@@ -311,8 +335,8 @@ def _prove_gradients(network: Network) -> Proof:
                 holds &= sp.diff(z[j], bias[j]) == 1 and not any(bias[j] in f for f in others)
                 instances += 1
     return Proof(
-        claim=rf"{N.d_dx('L', N.W('l'))} = {N.vector('delta', 'l')} ({N.vector('a', 'l-1')})^T,\quad "
-        rf"{N.d_dx('L', N.b_vector('l'))} = {N.vector('delta', 'l')}",
+        claim=_gradients_claim(N),
+        kind=("gradients",),
         method="every weight and bias of every layer: sum_i delta_i dz_i/dtheta minus the rule expands to 0",
         instances=instances,
         holds=holds,

@@ -12,12 +12,11 @@ import sympy as sp
 
 from . import tree
 from .derivation import A, Z, Derivation
-from .notation import NIELSEN
+from .notation import NIELSEN, Notation
 from .printing import latex, text
 from .registry import ACTIVATIONS, LOSSES
 from .worked_lines import cost_formula, function_name, mean_formula
 
-N = NIELSEN
 
 
 @dataclass(frozen=True)
@@ -29,14 +28,14 @@ class Formula:
     latex: str
 
 
-def formulas(derivation: Derivation) -> tuple[Formula, ...]:
-    """The formulas a student needs for this network, in the order they are used."""
+def formulas(derivation: Derivation, notation: Notation = NIELSEN) -> tuple[Formula, ...]:
+    """The formulas a student needs for this network, in the order they are used, in ``notation``."""
     out = derivation.output
     loss = LOSSES[derivation.network.loss]
     found = [Formula(f"Loss ({loss.description})", f"L = {text(out.loss_expr)}", f"L = {loss.latex}")]
     found += _activation_derivatives(derivation)
-    found += _delta_rules(derivation)
-    found += _general_rules(derivation)
+    found += _delta_rules(derivation, notation)
+    found += _general_rules(derivation, notation)
     return tuple(found)
 
 
@@ -64,7 +63,7 @@ def _both(spell, *args) -> tuple[str, str]:
     return spell(*args, form="latex"), spell(*args, form="text")
 
 
-def _delta_rules(derivation: Derivation) -> list[Formula]:
+def _delta_rules(derivation: Derivation, N: Notation) -> list[Formula]:
     """The output delta by the delta rule and as SymPy simplified it, and the hidden delta."""
     L, out = derivation.network.depth, derivation.output
     names = {**{s: N.unlayered("a", i + 1) for i, s in enumerate(out.a)}, **{s: N.y(i + 1) for i, s in enumerate(out.y)},
@@ -92,7 +91,7 @@ def _delta_rules(derivation: Derivation) -> list[Formula]:
     return found
 
 
-def _general_rules(derivation: Derivation) -> list[Formula]:
+def _general_rules(derivation: Derivation, N: Notation) -> list[Formula]:
     """The gradients of one example, of a batch with L2, and the update."""
     W, b, delta, a_prev = _both(N.W, "l"), _both(N.b_vector, "l"), _both(N.vector, "delta", "l"), _both(N.vector, "a", "l-1")
     dL_dW, dL_db = [(N.d_dx("L", p[0]), N.d_dx("L", p[1], form="text")) for p in (W, b)]

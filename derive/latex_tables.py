@@ -14,10 +14,10 @@ from pylatex import NoEscape, Tabular
 from pylatex.utils import escape_latex
 
 from .i18n import gettext_for
-from .notation import NIELSEN, QuantityName
+from .notation import NIELSEN, Notation, QuantityName, for_problem
 from .printing import number
 
-N = NIELSEN
+N = NIELSEN  # the default notation (a comparison's table, a caller without a problem)
 
 
 # A run of right-to-left letters (Hebrew, Arabic), with the spaces between its words.
@@ -55,7 +55,7 @@ def _math(tex: str) -> str:
 
 def data_table(problem) -> str:
     """The examples: inputs x and targets y, one row each."""
-    net = problem.network
+    net, N = problem.network, for_problem(problem)
     d = problem.answers.decimals
     header = ([gettext_for(problem.language)("example")] + [_math(N.node(0, k + 1)) for k in range(net.layers[0])]
               + [_math(N.y(k + 1)) for k in range(net.layers[-1])])
@@ -66,16 +66,16 @@ def data_table(problem) -> str:
 
 def summary_tables(problem, step) -> list[dict]:
     """Per layer: z, a, delta per example; then gradients and updated parameters per neuron."""
-    tables = []
+    tables, notation = [], for_problem(problem)
     _ = gettext_for(problem.language)
     for layer in step.layers:
-        tables.append(_values_table(problem.answers.decimals, step, layer, _))
+        tables.append(_values_table(problem.answers.decimals, step, layer, notation, _))
         if layer.grad_W is not None:
-            tables.append(_parameters_table(problem.answers.decimals, layer, problem.network.bias, _))
+            tables.append(_parameters_table(problem.answers.decimals, layer, problem.updates_biases, notation, _))
     return tables
 
 
-def _values_table(d: int, step, layer, _: Callable[[str], str]) -> dict:
+def _values_table(d: int, step, layer, N: Notation, _: Callable[[str], str]) -> dict:
     l, size = layer.layer, layer.z.shape[1]
     blocks = [(N.z, layer.z), (N.a, layer.a)] + ([(N.d, layer.delta)] if layer.delta is not None else [])
     header = [_("ex.")] + [_math(spell(l, j + 1)) for spell, _values in blocks for j in range(size)]
@@ -86,7 +86,7 @@ def _values_table(d: int, step, layer, _: Callable[[str], str]) -> dict:
             "tabular": tabular(columns(1, *[size] * len(blocks)), header, rows)}
 
 
-def _parameters_table(d: int, layer, bias: bool, _: Callable[[str], str]) -> dict:
+def _parameters_table(d: int, layer, bias: bool, N: Notation, _: Callable[[str], str]) -> dict:
     l, inputs = layer.layer, layer.grad_W.shape[1]
     header = ["$j$"]
     for matrix, vector in (("dW", "db"), ("W", "b")):
@@ -101,21 +101,22 @@ def _parameters_table(d: int, layer, bias: bool, _: Callable[[str], str]) -> dic
             "tabular": tabular(columns(1, width, width), header, rows)}
 
 
-def side_by_side(d: int, options: list[tuple[str, object]], bias: bool, _: Callable[[str], str] = str) -> str:
+def side_by_side(d: int, options: list[tuple[str, object]], bias: bool, _: Callable[[str], str] = str,
+                 notation: Notation = NIELSEN) -> str:
     """Rows: output activations, J, every delta, gradient and updated parameter of step 1, J'.
 
     ``options`` pairs each option's name with its verified solution."""
     steps = [other.solution.steps[0] for _option, other in options]
     rows = _comparison_rows(steps[0], bias)
     header = [_("quantity")] + [rf"\texttt{{{escape(option)}}}" for option, _other in options]
-    body = [[_math(_row_name(name, steps[0]))] + [_math(number(pick(s), d, False)) for s in steps]
+    body = [[_math(_row_name(name, steps[0], notation))] + [_math(number(pick(s), d, False)) for s in steps]
             for name, pick in rows]
     return tabular("l" + "r" * len(options), header, body)
 
 
-def _row_name(name: QuantityName, first) -> str:
+def _row_name(name: QuantityName, first, notation: Notation) -> str:
     several = len(first.batch) > 1 and name.example is not None
-    return N.latex(name, first.batch[name.example] + 1 if several else None, inline=True)
+    return notation.latex(name, first.batch[name.example] + 1 if several else None, inline=True)
 
 
 def _comparison_rows(first, bias: bool) -> list[tuple[QuantityName, object]]:

@@ -23,6 +23,7 @@ from .i18n import gettext_for
 from .printing import number, pmatrix
 from .registry import ACTIVATIONS, LOSSES
 from .marking import accepted_values
+from .notation import Notation, for_problem
 from .quantities import asked_quantities, expected_values
 from .rounding import moodle_tolerance, shown
 from .safe_math import segments
@@ -158,7 +159,7 @@ def _question(variant: int, verified: VerifiedSolution, html_texts: list[str]) -
 def question_html(verified: VerifiedSolution) -> str:
     """The question text: the network's numbers, then one embedded answer per asked quantity."""
     problem = verified.problem
-    net = problem.network
+    net, N = problem.network, for_problem(problem)
     d = problem.answers.decimals
     _ = gettext_for(problem.language)
     parts = [f"<p>{_instructions_html(problem.instructions)}</p>" if problem.instructions else ""]
@@ -166,10 +167,11 @@ def question_html(verified: VerifiedSolution) -> str:
                        for l, a in enumerate(net.activations, 1))
     parts.append("<p>" + _("Network {layers} ({activations}); loss per example").format(
                      layers="-".join(map(str, net.layers)), activations=layers)
-                 + rf" \(L = {LOSSES[net.loss].latex}\); \(z^{{(l)}} = W^{{(l)}} a^{{(l-1)}} + b^{{(l)}}\).</p>")
+                 + rf" \(L = {LOSSES[net.loss].latex}\); \({_layer_rule(N)}\).</p>")
     for l, (W, b) in enumerate(zip(problem.weights, problem.biases), start=1):
-        bias = rf",\quad b^{{({l})}} = {pmatrix([[v] for v in b], d)}" if net.bias else ""
-        parts.append(rf"<p>\(W^{{({l})}} = {pmatrix(W, d)}{bias}\)</p>")
+        W, b = (list(zip(*W)), [list(b)]) if N.row else (W, [[v] for v in b])  # as the file gives them
+        bias = rf",\quad {N.b_vector(l)} = {pmatrix(b, d)}" if net.bias else ""
+        parts.append(rf"<p>\({N.W(l)} = {pmatrix(W, d)}{bias}\)</p>")
     parts.append("<p>" + _("Inputs (one row per example): {X}, targets {Y}.").format(
         X=rf"\(X = {pmatrix(problem.inputs, d)}\)", Y=rf"\(Y = {pmatrix(problem.targets, d)}\)") + "</p>")
     training = problem.training
@@ -192,6 +194,13 @@ def question_html(verified: VerifiedSolution) -> str:
 def _instructions_html(text: str) -> str:
     """The instructions as HTML: the inline math derive.safe_math allows as MathJax \\( \\)."""
     return "".join(rf"\({html.escape(part)}\)" if kind == "math" else html.escape(part) for kind, part in segments(text))
+
+
+def _layer_rule(N: Notation) -> str:
+    """How a layer's pre-activation is computed, in the notation and layout of the sheet."""
+    if N.row:
+        return rf"{N.vector('z', 'l')} = {N.vector('a', 'l-1')} {N.W('l')} + {N.b_vector('l')}"
+    return rf"{N.vector('z', 'l')} = {N.W('l')} {N.vector('a', 'l-1')} + {N.b_vector('l')}"
 
 
 def _cloze_escape(text: str) -> str:

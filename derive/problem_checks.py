@@ -15,6 +15,7 @@ from .grid import grid_values
 from .i18n import language_problem
 from . import limits
 from .limits import MAX_GRID_POINTS, MAX_INSTRUCTIONS_CHARS, MAX_TITLE_CHARS
+from .notation import PROFILES
 from .registry import ACTIVATIONS, LOSSES
 from .schema import RawDraw, RawNetwork, RawData, RawProblem, RawRandomisation, RawTraining
 from .spec import (
@@ -36,7 +37,8 @@ def build(raw: RawProblem, source: str, sha256: str) -> Problem:
     if raw.answers.significant_figures is not None and raw.answers.relative_tolerance is not None:
         raise fail("answers", "give either significant_figures or relative_tolerance, not both")
     network = _check_network(raw.network, fail)
-    weights, biases = _check_parameters(raw.parameters, network, fail)
+    _check_choices(raw, fail)
+    weights, biases = _check_parameters(raw.parameters, network, fail, raw.layout == "row")
     inputs, targets = _check_data(raw.data, network, fail)
     training = _check_training(raw.training, network, len(inputs), fail)
     asked = tuple(raw.answers.asked) if raw.answers.asked is not None else QUANTITIES
@@ -61,6 +63,8 @@ def build(raw: RawProblem, source: str, sha256: str) -> Problem:
         sha256=sha256,
         compare=compare,
         randomisation=randomisation,
+        notation=raw.notation,
+        layout=raw.layout,
     )
     _check_options(raw, problem, fail)
     return problem
@@ -143,6 +147,22 @@ def _unknown(kind: str, name: str, known: dict) -> str:
     return f"unknown {kind} {shown(name)}{hint}; choose from {', '.join(known)}"
 
 
+#: The choices of the conventions' fields: field -> {value: what it means}.
+_CHOICES = {
+    "layout": {"column": "W^l has one row per neuron", "row": "W^l has one row per input"},
+    "training.update": {"all": "weights and biases", "weights": "weights only, biases held fixed"},
+}
+
+
+def _check_choices(raw: RawProblem, fail) -> None:
+    """The notation profile, the layout and what the update changes must be known names."""
+    given = {"notation": raw.notation, "layout": raw.layout, "training.update": raw.training.update}
+    known = {"notation": PROFILES, **_CHOICES}
+    for field, value in given.items():
+        if value not in known[field]:
+            raise fail(field, _unknown(field.split(".")[-1], value, known[field]))
+
+
 def _check_network(raw: RawNetwork, fail) -> Network:
     depth = len(raw.layers) - 1
     if len(raw.activations) != depth:
@@ -172,7 +192,9 @@ def _check_network(raw: RawNetwork, fail) -> Network:
     return Network(tuple(raw.layers), tuple(raw.activations), raw.loss, raw.bias)
 
 
-def _check_parameters(parameters: dict, network: Network, fail) -> tuple[tuple[Matrix, ...], tuple]:
+def _check_parameters(parameters: dict, network: Network, fail, row: bool = False) -> tuple[tuple[Matrix, ...], tuple]:
+    """The weights (one row per neuron inside derive: ``row`` files give them transposed) and
+    biases of every layer."""
     depth = network.depth
     expected = {f"W{l}" for l in range(1, depth + 1)}
     if network.bias:
@@ -188,7 +210,10 @@ def _check_parameters(parameters: dict, network: Network, fail) -> tuple[tuple[M
     weights, biases = [], []
     for l in range(1, depth + 1):
         rows, cols = network.layers[l], network.layers[l - 1]
-        weights.append(_matrix(parameters, f"W{l}", rows, cols, l, fail))
+        if row:  # the file's W^l is (inputs, neurons): derive keeps its transpose
+            weights.append(tuple(zip(*_matrix(parameters, f"W{l}", cols, rows, l, fail, row))))
+        else:
+            weights.append(_matrix(parameters, f"W{l}", rows, cols, l, fail))
         if network.bias:
             biases.append(_vector(parameters, f"b{l}", rows, l, fail))
         else:
@@ -196,20 +221,20 @@ def _check_parameters(parameters: dict, network: Network, fail) -> tuple[tuple[M
     return tuple(weights), tuple(biases)
 
 
-def _matrix(parameters: dict, key: str, rows: int, cols: int, layer: int, fail) -> Matrix:
+def _matrix(parameters: dict, key: str, rows: int, cols: int, layer: int, fail, row: bool = False) -> Matrix:
     field = f"parameters.{key}"
     if key not in parameters:
         raise fail(field, f"missing (layer {layer} needs a {rows}x{cols} weight matrix)")
     value = parameters[key]
-    if not value or not all(isinstance(row, list) for row in value):
+    if not value or not all(isinstance(entry, list) for entry in value):
         raise fail(field, f"expected a {rows}x{cols} matrix (a list of {rows} rows), got {shown(value)}")
     if len(value) != rows:
-        raise fail(field, f"expected {rows} rows (one per neuron of layer {layer}), got {len(value)}")
-    for i, row in enumerate(value):
-        if len(row) != cols:
+        raise fail(field, f"expected {rows} rows (one per neuron of layer {layer - row}), got {len(value)}")
+    for i, values in enumerate(value):
+        if len(values) != cols:
             raise fail(
                 f"{field}[{i}]",
-                f"expected {cols} columns (one per neuron of layer {layer - 1}), got {len(row)}",
+                f"expected {cols} columns (one per neuron of layer {layer - 1 + row}), got {len(values)}",
             )
     return tuple(tuple(float(x) for x in row) for row in value)
 
@@ -343,7 +368,7 @@ def _check_training(raw: RawTraining, network: Network, examples: int, fail) -> 
         raise fail("training.batch", f"batch size {batch_size} exceeds the {examples} examples")
     if raw.steps is not None and raw.epochs is not None:
         raise fail("training", "give either steps or epochs, not both")
-    training = Training(raw.learning_rate, 1, batch_size, raw.l2, raw.epochs)
+    training = Training(raw.learning_rate, 1, batch_size, raw.l2, raw.epochs, raw.update != "weights")
     steps = raw.steps if raw.steps is not None else 1
     if raw.epochs is not None:
         steps = raw.epochs * training.steps_per_epoch(examples)
@@ -359,4 +384,4 @@ def _check_training(raw: RawTraining, network: Network, examples: int, fail) -> 
                 "undefined), so backpropagation cannot train through it; use sigmoid, or set "
                 "training.steps: 0 for a forward-pass-only problem",
             )
-    return Training(raw.learning_rate, steps, batch_size, raw.l2, raw.epochs)
+    return Training(raw.learning_rate, steps, batch_size, raw.l2, raw.epochs, raw.update != "weights")

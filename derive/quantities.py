@@ -20,7 +20,7 @@ import functools
 
 import numpy as np
 
-from .notation import NIELSEN, Notation, QuantityName
+from .notation import Notation, QuantityName, for_problem
 from .registry import ACTIVATIONS, LOSSES
 from .rounding import phrase
 from .sections import QUANTITY_SECTIONS, TITLES, asked_sections
@@ -87,20 +87,21 @@ QUANTITY_KINDS_HELP = (
 )
 
 
-def asked_quantities(problem: Problem, notation: Notation = NIELSEN, steps: int | None = None
+def asked_quantities(problem: Problem, notation: Notation | None = None, steps: int | None = None
                      ) -> tuple[AskedQuantity, ...]:
-    """Every asked quantity, step by step, each step's in the order a student computes them.
+    """Every asked quantity, step by step, each step's in the order a student computes them, named
+    in ``notation`` (default: the problem's own profile).
 
     ``steps`` lists the first ``steps`` steps only: None (the default) lists every step the sheet
     asks (the answers template, ``derive check``, ``derive serve``); the Moodle quiz and the
     checks of key.json list the first step (``steps=1``), whose numbers need no earlier answers.
     """
-    return _quantities(problem, problem.answers.asked, notation, steps)
+    return _quantities(problem, problem.answers.asked, notation or for_problem(problem), steps)
 
 
-def all_quantities(problem: Problem, notation: Notation = NIELSEN) -> tuple[AskedQuantity, ...]:
+def all_quantities(problem: Problem, notation: Notation | None = None) -> tuple[AskedQuantity, ...]:
     """Every quantity a sheet for this problem could ask (asked or not), in every step."""
-    return _quantities(problem, QUANTITY_SECTIONS, notation, None)
+    return _quantities(problem, QUANTITY_SECTIONS, notation or for_problem(problem), None)
 
 
 @functools.lru_cache(maxsize=256)  # pure in hashable arguments; marking asks for it on every sheet
@@ -141,7 +142,7 @@ def _per_parameter(problem: Problem, weight: str, bias: str) -> list[QuantityNam
     for l in range(1, problem.network.depth + 1):
         for j in range(sizes[l]):
             out += [QuantityName(weight, l, (j, k)) for k in range(sizes[l - 1])]
-            out += [QuantityName(bias, l, (j,))] if problem.network.bias else []
+            out += [QuantityName(bias, l, (j,))] if problem.updates_biases else []
     return out
 
 
@@ -203,12 +204,8 @@ def answers_template(problem: Problem) -> str:
         "#",
         f"# Write each value as a number, {rounding}; leave null (or delete the line) for one you",
         "# did not work out. Carrying your own rounded values forward is fine.",
-        "# Notation: layer 1 is the first hidden layer, neurons and inputs count from 1.",
-        "#   z1_2 / a1_2   pre-activation / activation of layer 1, neuron 2",
-        "#   delta2_1      dL/dz of layer 2, neuron 1",
-        "#   dW2_12        dJ/dw for layer 2, neuron 1, input 2 (the weight in row 1, column 2 of W2)",
-        "#   db2_1         dJ/db for layer 2, neuron 1",
-        "#   new_W2_12     the weight after the update (W2_12' is accepted too); new_b2_1 likewise",
+        f"# {for_problem(problem).template_intro}",
+        *(f"#   {line}" for line in for_problem(problem).template_help),
     ]
     steps = checked_steps(problem)
     if len(batch) > 1 and steps == 1:
@@ -293,7 +290,7 @@ def parents(name: QuantityName, problem: Problem) -> tuple[QuantityName, ...]:
         params = []
         for l_ in range(1, depth + 1):
             params += [q("W", l_, (j, k)) for j in range(sizes[l_]) for k in range(sizes[l_ - 1])]
-            if problem.network.bias:
+            if problem.updates_biases:
                 params += [q("b", l_, (j,)) for j in range(sizes[l_])]
         return tuple(params)
     return ()

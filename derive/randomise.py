@@ -128,7 +128,7 @@ def violated_constraint(problem: Problem, constraints: Constraints) -> str | Non
     if any(_rounds_to_zero(v, d) for z in relu_z for v in z.flat) or \
             sum(int((z < 0).sum()) for z in relu_z) != constraints.inactive_relu:
         return "inactive_relu"
-    if constraints.nonzero_gradients and any(_small_gradients(s, kinked, problem.network.bias, d) for s in steps):
+    if constraints.nonzero_gradients and any(_small_gradients(s, kinked, problem.updates_biases, d) for s in steps):
         return "nonzero_gradients"
     if constraints.distinct_answers and any(_equal_answers(problem, s, d) for s in steps):
         return "distinct_answers"
@@ -160,8 +160,8 @@ def _equal_answers(problem: Problem, step, d: int) -> bool:
     losses = [step.loss] + ([] if step.loss_after is None else [step.loss_after])
     groups = [[z] for z in step.z] + [[a] for a in step.a] + [[per_example if len(step.batch) > 1 else np.array([]), np.array(losses)]]
     if step.delta is not None:
-        groups += [step.delta, [*step.grad_W, *(step.grad_b if problem.network.bias else ())],
-                   [*step.new_W, *(step.new_b if problem.network.bias else ())]]
+        groups += [step.delta, [*step.grad_W, *(step.grad_b if problem.updates_biases else ())],
+                   [*step.new_W, *(step.new_b if problem.updates_biases else ())]]  # fixed biases: not asked
     return any(_has_duplicates(np.concatenate([np.ravel(m) for m in group]), d) for group in groups)
 
 

@@ -324,7 +324,7 @@ class _Run(Mapping):
             W, b, delta, a_prev = self.W[l - 1], self.b[l - 1], deltas[l - 1], activations[l - 1]
             grad_W = self.settle("dW", l, reference.weight_gradient(self.problem, delta, a_prev, W, summed), False)
             new_W.append(self.settle("W", l, W + method.update_sign * eta * grad_W, False))
-            if not self.problem.network.bias:
+            if not self.problem.updates_biases:  # no biases, or held fixed: none asked
                 new_b.append(b)
                 continue
             grad_b = self.settle("db", l, reference.bias_gradient(self.problem, self.bias_delta(delta, a_prev), summed),

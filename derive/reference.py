@@ -136,7 +136,7 @@ def run(problem: Problem) -> tuple[ReferenceStep, ...]:
         zs, activations = forward(problem, weights, biases, X)
         deltas, grad_W, grad_b = backward(problem, weights, zs, activations, Y)
         new_W = [W - eta * g for W, g in zip(weights, grad_W)]
-        new_b = [b - eta * g for b, g in zip(biases, grad_b)]
+        new_b = [b - eta * g if problem.updates_biases else b for b, g in zip(biases, grad_b)]
         steps.append(ReferenceStep(
             batch, objective(problem, weights, biases, X, Y), data_loss(problem, weights, biases, X, Y),
             objective(problem, new_W, new_b, X, Y),

@@ -45,6 +45,7 @@ class RawTraining(_Strict):
     epochs: Annotated[int, Field(strict=True, gt=0)] | None = None
     batch: Union[Literal["full"], Annotated[int, Field(strict=True, gt=0)]] = "full"
     l2: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)] = 0.0
+    update: str = "all"  # or "weights": the biases are held fixed
 
 
 class RawAnswers(_Strict):
@@ -100,6 +101,8 @@ class RawProblem(_Strict):
     answers: RawAnswers = RawAnswers()
     compare: RawCompare | None = None
     randomisation: RawRandomisation | None = None
+    notation: str = "nielsen"
+    layout: str = "column"
 
 
 def validate(document: dict, source: str, model: type[BaseModel] | None = None):

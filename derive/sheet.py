@@ -15,7 +15,7 @@ from .diagram import LABEL_HEIGHT, NEURON_SIZE, Box, Edge, label_width, place_la
 from .formulas import formulas
 from .i18n import gettext_for, translations
 from .latex_tables import data_table, escape, side_by_side, summary_tables
-from .notation import NIELSEN
+from .notation import NIELSEN, Notation, for_problem
 from .printing import latex, number, pmatrix
 from .registry import ACTIVATIONS, LOSSES
 from .sections import BY_KEY, asked_sections
@@ -26,7 +26,6 @@ from .verify import VerifiedSolution, require_verified
 from .worked_lines import function_name
 
 Compared = tuple[tuple[str, VerifiedSolution], ...]
-N = NIELSEN
 
 MAX_STEPS_WORKED = 3  # more steps than this: step 1 is worked in full, the rest are tabulated
 
@@ -69,12 +68,21 @@ def _worksheet_context(verified: VerifiedSolution) -> dict:
 def _derivation_context(verified: VerifiedSolution) -> dict:
     derivation = require_verified(verified).solution.derivation
     _ = gettext_for(verified.problem.language)
+    notation = for_problem(verified.problem)
     return {
-        "formulas": [{"title": f.title, "latex": f.latex} for f in formulas(derivation)],
-        "proofs": [{"claim": p.claim, "method": p.method_latex,
+        "formulas": [{"title": f.title, "latex": f.latex} for f in formulas(derivation, notation)]
+        + _profile_rules(notation, derivation.network.loss),
+        "proofs": [{"claim": p.claim_in(notation), "method": p.method_latex,
                     "identities": _plural(p.instances, _("identity"), _("identities")), "holds": p.holds}
                    for p in derivation.proofs],
     }
+
+
+def _profile_rules(notation: Notation, loss: str) -> list[dict]:
+    """The notation profile's own statement of the rules, as the course writes them."""
+    lines = [*notation.rules, *(rule for name, rule in notation.loss_rules if name == loss),
+             *(notation.row_rules if notation.row else ())]
+    return [{"title": f"In the course's notation ({notation.name})", "latex": line} for line in lines]
 
 
 def _worked_steps(verified: VerifiedSolution) -> list[dict]:
@@ -128,7 +136,7 @@ def answers_tex(verified: VerifiedSolution, compared: Compared = ()) -> str:
 
 def _common(verified: VerifiedSolution) -> dict:
     problem = verified.problem
-    net = problem.network
+    net, notation = problem.network, for_problem(problem)
     loss = LOSSES[net.loss]
     _ = gettext_for(problem.language)
     return {
@@ -138,7 +146,8 @@ def _common(verified: VerifiedSolution) -> dict:
         "architecture": "--".join(map(str, net.layers)),
         "loss_name": _(loss.description),
         "loss_latex": loss.latex,
-        "activations": [(l, _activation_formula(a, l), _(ACTIVATIONS[a].description)) for l, a in enumerate(net.activations, 1)],
+        "activations": [(l, _activation_formula(a, l, notation), _(ACTIVATIONS[a].description))
+                        for l, a in enumerate(net.activations, 1)],
         "data": data_table(problem),
         "parameters": parameter_matrices(problem),
         "settings": _settings(problem),
@@ -146,7 +155,7 @@ def _common(verified: VerifiedSolution) -> dict:
     }
 
 
-def _activation_formula(name: str, layer: int) -> str:
+def _activation_formula(name: str, layer: int, N: Notation = NIELSEN) -> str:
     """a^(l) = f(z^(l)), with f written out from the registry's SymPy form when elementwise."""
     activation = ACTIVATIONS[name]
     tex, plain = function_name(activation)
@@ -164,7 +173,7 @@ def _activation_formula(name: str, layer: int) -> str:
 def _network_drawing(problem) -> dict:
     """Coordinates and finished labels for the TikZ picture (the template only places them);
     every weight's label at a place :func:`derive.diagram.place_labels` found free."""
-    net = problem.network
+    net, N = problem.network, for_problem(problem)
     d = problem.answers.decimals
     _ = gettext_for(problem.language)
     tallest = max(net.layers)
@@ -201,12 +210,13 @@ def _network_drawing(problem) -> dict:
 
 def parameter_matrices(problem) -> list[str]:
     """W^(l) and b^(l) as matrices, so no number depends on reading the drawing's labels."""
-    d = problem.answers.decimals
+    d, N = problem.answers.decimals, for_problem(problem)
     shown = []
     for l, (W, b) in enumerate(zip(problem.weights, problem.biases), start=1):
+        W = list(zip(*W)) if N.row else W  # as the file gives it: (inputs, neurons) in row layout
         tex = f"{N.W(l)} = {pmatrix(W, d)}"
         if problem.network.bias:
-            tex += rf",\quad {N.b_vector(l)} = {pmatrix([[v] for v in b], d)}"
+            tex += rf",\quad {N.b_vector(l)} = {pmatrix([list(b)] if N.row else [[v] for v in b], d)}"
         shown.append(tex)
     return shown
 
@@ -230,6 +240,8 @@ def _settings(problem) -> list[tuple[str, str]]:
         rows.append((_("L2 regularisation"), rf"$\lambda = {number(training.l2, d, False)}$ " + _("(weights only)")))
     if not problem.network.bias:
         rows.append((_("biases"), _("none (fixed at 0)")))
+    elif not problem.updates_biases:
+        rows.append((_("biases"), _("held fixed (only the weights are updated)")))
     rows.append((_("rounding"), _("give answers {rule}; keep full precision in between").format(
         rule=escape(rounding_phrase(problem.answers, _)))))
     return rows
@@ -247,10 +259,10 @@ def _questions(verified: VerifiedSolution) -> list[str]:
         "loss_ex": _(" of every example and the objective $J$ of the batch") if many or training.l2 else "",
         "L": problem.network.depth,
         "objective": _("batch objective $J$") if many or training.l2 else _("loss"),
-        "bias": _(" and bias") if problem.network.bias else "",
+        "bias": _(" and bias") if problem.updates_biases else "",
         # the same words as the object of "give every new weight" (another case in sk, fi, ru)
         "new_bias": translations(problem.language).pgettext("the object of 'give every new weight'", " and bias")
-        if problem.network.bias else "",
+        if problem.updates_biases else "",
         "eta": number(training.learning_rate, problem.answers.decimals, False),
         "data": _("batch") if many else _("example"),
     }
@@ -303,7 +315,7 @@ def _comparison(verified: VerifiedSolution, compared: Compared) -> dict:
         "title": escape(title.format(options=listed)),
         "intro": escape(intro.format(n=len(columns), own=own)) if len(columns) > 1 else names,
         "alternatives": alternatives,
-        "table": side_by_side(problem.answers.decimals, columns, problem.network.bias, _),
+        "table": side_by_side(problem.answers.decimals, columns, problem.updates_biases, _, for_problem(problem)),
     }
 
 
@@ -324,6 +336,7 @@ def _chain_intro(problem, rules) -> str:
     if not rules:
         return ""
     _ = gettext_for(problem.language)
+    N = for_problem(problem)
     several = problem.examples > 1
     weights = (_("one output-layer weight and one hidden-layer weight") if len(rules) > 1
                else _("one output-layer weight"))

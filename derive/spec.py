@@ -46,6 +46,7 @@ class Training:
     batch_size: int | None = None
     l2: float = 0.0
     epochs: int | None = None
+    update_biases: bool = True  # False: `update: weights`, the biases are held fixed
 
     def batch_indices(self, examples: int) -> tuple[tuple[int, ...], ...]:
         """The example indices of every step's batch."""
@@ -162,10 +163,18 @@ class Problem:
     sha256: str = ""
     compare: Comparison | None = None
     randomisation: Randomisation | None = None
+    notation: str = "nielsen"  # a key of derive.notation.PROFILES
+    layout: str = "column"  # "row": the file (and every output) writes W^l as (inputs, neurons)
 
     @property
     def examples(self) -> int:
         return len(self.inputs)
+
+    @property
+    def updates_biases(self) -> bool:
+        """Whether the step updates (and the sheet asks) biases: there are biases and they are
+        not held fixed (``training: {update: weights}``)."""
+        return self.network.bias and self.training.update_biases
 
     def compared(self) -> tuple[tuple[str, "Problem"], ...]:
         """(option, this problem with the option in place) for every comparison option, in order."""

@@ -21,7 +21,7 @@ import sympy as sp
 from .chain import ChainRule, chain_rules
 from . import numeric
 from .derivation import A, Z, Derivation
-from .notation import NIELSEN
+from .notation import for_problem
 from .numeric import stable_form
 from .registry import ACTIVATIONS
 from .spec import Network, Problem
@@ -170,7 +170,7 @@ def _columns(symbols, exprs) -> Callable:
 
 def _work_step(problem, rules, index, batch, weights, biases, X, Y) -> Step:
     network, training = problem.network, problem.training
-    show = LineBuilder(rules.derivation, problem.answers.decimals, batch)
+    show = LineBuilder(rules.derivation, problem.answers.decimals, batch, for_problem(problem))
     pre_activations, activations, lines, notes = _forward(problem, rules, show, weights, biases, X)
     m = len(batch)
     per_example = rules.loss(activations[-1], Y, pre_activations[-1])
@@ -208,7 +208,7 @@ def _forward(problem, rules, show: LineBuilder, weights, biases, X):
         pre_activations.append(Zl)
         activations.append(Al)
         lines += show.forward_layer(l, problem.network.activations[l - 1], W, b, activations[-2], Zl, Al)
-        notes += _kink_notes(l, problem.network.activations[l - 1], Zl, show.batch)
+        notes += _kink_notes(l, problem.network.activations[l - 1], Zl, show)
     return pre_activations, activations, lines, notes
 
 
@@ -228,15 +228,15 @@ def _backward(problem, rules, show: LineBuilder, weights, pre_activations, activ
 
 def _update(problem, show: LineBuilder, weights, biases, deltas, activations, lines) -> list:
     """Gradients (batch mean, plus the L2 term on weights only) and the update, per layer."""
-    training, bias = problem.training, problem.network.bias
+    training, bias = problem.training, problem.updates_biases  # held fixed: no bias lines
     m = len(show.batch)
     layers = []
     for l in range(1, problem.network.depth + 1):
         W, b, delta, a_prev = weights[l - 1], biases[l - 1], deltas[l - 1], activations[l - 1]
         grad_W = delta.T @ a_prev / m + training.l2 / m * W
-        grad_b = delta.mean(axis=0) if bias else np.zeros_like(b)
+        grad_b = delta.mean(axis=0) if problem.network.bias else np.zeros_like(b)
         new_W = W - training.learning_rate * grad_W
-        new_b = b - training.learning_rate * grad_b
+        new_b = b - training.learning_rate * grad_b if bias else b
         lines += show.gradients(l, W, delta, a_prev, grad_W, grad_b, training.l2, bias)
         lines += show.updates(l, W, b, grad_W, grad_b, new_W, new_b, training.learning_rate, bias)
         layers.append((l, delta, grad_W, grad_b, new_W, new_b))
@@ -250,14 +250,15 @@ def _readonly(value):
     return value
 
 
-def _kink_notes(layer: int, activation_name: str, Zl: np.ndarray, batch) -> list[str]:
+def _kink_notes(layer: int, activation_name: str, Zl: np.ndarray, show: LineBuilder) -> list[str]:
     activation = ACTIVATIONS[activation_name]
     if activation.kink is None:
         return []
     notes = []
+    batch = show.batch
     for row, col in zip(*np.nonzero(Zl == activation.kink)):
         notes.append(
-            f"{NIELSEN.z(layer, col + 1, 'text')} = {activation.kink:g} exactly for example {batch[row] + 1}: "
+            f"{show.notation.z(layer, col + 1, 'text')} = {activation.kink:g} exactly for example {batch[row] + 1}: "
             f"{activation.kink_convention}."
         )
     return notes

@@ -39,7 +39,10 @@ PRIME_A = {"sigmoid": lambda a: a * (1 - a), "tanh": lambda a: 1 - a**2}
 
 
 def problem_dict(name: str) -> dict:
-    return yaml.safe_load((PROBLEMS / f"{name}.yaml").read_text(encoding="utf-8"))
+    """A shipped problem as a dict, in derive's default notation (the labels these tests type)."""
+    doc = yaml.safe_load((PROBLEMS / f"{name}.yaml").read_text(encoding="utf-8"))
+    doc.pop("notation", None)
+    return doc
 
 
 def per_example_loss(loss: str, A, Y):
@@ -62,6 +65,7 @@ def first_step(doc: dict, rnd=lambda v: v, fprime_form: str = "z", slips: dict |
     depth = len(net["layers"]) - 1
     acts, loss = net["activations"], net["loss"]
     bias = net.get("bias", True)
+    updates_biases = bias and training.get("update", "all") != "weights"  # else held fixed, not asked
     W = [np.array(params[f"W{l}"], dtype=float) for l in range(1, depth + 1)]
     b = [np.array(params[f"b{l}"], dtype=float) if bias else np.zeros(len(params[f"W{l}"])) for l in range(1, depth + 1)]
     batch = training.get("batch", "full")
@@ -116,11 +120,11 @@ def first_step(doc: dict, rnd=lambda v: v, fprime_form: str = "z", slips: dict |
             gW[j, k] = out[f"dW{l + 1}_{j + 1}{k + 1}"] = slips.get(f"dW{l + 1}_{j + 1}{k + 1}", gW[j, k])
         for j in range(len(gb)):
             gb[j] = slips.get(f"db{l + 1}_{j + 1}", gb[j])
-        nW, nb = r(W[l] - eta * gW), r(b[l] - eta * gb)
+        nW, nb = r(W[l] - eta * gW), (r(b[l] - eta * gb) if updates_biases else b[l].copy())
         for j in range(W[l].shape[0]):
             for k in range(W[l].shape[1]):
                 nW[j, k] = out[f"new_W{l + 1}_{j + 1}{k + 1}"] = slips.get(f"new_W{l + 1}_{j + 1}{k + 1}", nW[j, k])
-            if bias:
+            if updates_biases:
                 out[f"db{l + 1}_{j + 1}"] = float(gb[j])
                 nb[j] = out[f"new_b{l + 1}_{j + 1}"] = slips.get(f"new_b{l + 1}_{j + 1}", nb[j])
         new_W.append(nW)

@@ -19,7 +19,7 @@ from latex2mathml.converter import convert
 from markupsafe import Markup, escape
 
 from ..rounding import phrase
-from ..notation import NIELSEN
+from ..notation import for_problem
 from ..printing import latex, number, pmatrix
 from ..quantities import (AskedQuantity, QuantityName, StudentAnswers, answers_template, asked_quantities,
                           checked_steps, first_batch, step_batch, step_heading)
@@ -133,7 +133,7 @@ def build_sheet(sheet_id: str, verified: VerifiedSolution, variant: tuple[int, i
 def _box(item: AskedQuantity, problem: Problem, step: Step) -> Box:
     batch = step_batch(problem, item.name.step)
     example = None if item.name.example is None or len(batch) == 1 else batch[item.name.example] + 1
-    tex = NIELSEN.latex(item.name, example, inline=True, wide=max(problem.network.layers) > 9)
+    tex = for_problem(problem).latex(item.name, example, inline=True, wide=max(problem.network.layers) > 9)
     line = worked_line(step, item.name, problem)
     worked = "" if line is None else mathml(
         f"{latex(line.symbol)} = {latex(line.formula)} = {latex(line.substituted)} = "
