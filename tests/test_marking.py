@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from decimal import ROUND_HALF_UP, Decimal
 import warnings
 
 import pytest
@@ -244,13 +245,22 @@ def problems(draw) -> dict:
 
 
 def student_rounding(rule: dict):
+    """How a student rounds on paper: half away from zero, on the number as written (Python's
+    round() breaks ties to even on the binary float, which no student does)."""
+    def half_up(v, figures=None, decimals=None):
+        written = Decimal(f"{float(v):.12g}")
+        if written == 0:
+            return 0.0
+        place = -decimals if figures is None else written.adjusted() - figures + 1
+        return float(written.quantize(Decimal(1).scaleb(place), rounding=ROUND_HALF_UP))
+
     if "decimals" in rule:
-        return lambda v: round(float(v), rule["decimals"])
+        return lambda v: half_up(v, decimals=rule["decimals"])
     if "significant_figures" in rule:
-        return lambda v: float(f"{float(v):.{rule['significant_figures']}g}")
+        return lambda v: half_up(v, figures=rule["significant_figures"])
     # Under a relative tolerance a student gives enough significant figures: 3 for 1%, 4 for 0.1%.
     figures = 3 if rule["relative_tolerance"] == 0.01 else 4
-    return lambda v: float(f"{float(v):.{figures}g}")
+    return lambda v: half_up(v, figures=figures)
 
 
 def allowed(rule: dict, exact: float) -> float:
