@@ -12,8 +12,10 @@ ordinary pipeline (derivation, substitution, verification) like any other proble
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import Counter
-from typing import Any, Iterable
+from decimal import Decimal
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -31,23 +33,54 @@ def make_variant(problem: Problem, seed: int, variant: int) -> Problem:
     Raises :class:`ProblemError` when the problem has no randomisation section, the variant
     number is below 1, the seed is negative, or no draw meets the constraints.
     """
+    return make_variants(problem, seed, (variant,))[0]
+
+
+def make_variants(problem: Problem, seed: int, variants: Sequence[int]) -> tuple[Problem, ...]:
+    """:func:`make_variant` for each of ``variants``, the draws' constraints checked together.
+
+    Every variant tries its attempts in order, ``_ROUND`` at a time, and the attempts of every
+    pending variant are checked in one stacked NumPy run, so variant k is the draw it would be
+    alone. When a variant runs out of draws, the smallest such variant is reported.
+    """
     spec = problem.randomisation
     if spec is None:
         raise ProblemError(problem.source, "randomisation", "missing: the problem has no randomisation section, so it has no variants")
-    if variant < 1:
-        raise ProblemError(problem.source, "variant", f"variants are numbered from 1, got {variant}")
     if seed < 0:
         raise ProblemError(problem.source, "seed", f"the seed must be 0 or more, got {seed}")
-    failures: Counter[str] = Counter()
-    for attempt in range(spec.max_draws):
-        candidate = _draw(problem, np.random.default_rng([seed, variant, attempt]), variant)
-        broken = violated_constraint(candidate, spec.constraints)
-        if broken is None:
-            return candidate
-        failures[broken] += 1
+    for variant in variants:
+        if variant < 1:
+            raise ProblemError(problem.source, "variant", f"variants are numbered from 1, got {variant}")
+    chosen: dict[int, Problem] = {}
+    failures: dict[int, Counter[str]] = {k: Counter() for k in variants}
+    tried = 0
+    while tried < spec.max_draws and len(chosen) < len(failures):
+        attempts = range(tried, min(tried + _ROUND, spec.max_draws))
+        pending = [k for k in failures if k not in chosen]
+        candidates = [_draw(problem, np.random.default_rng([seed, k, a]), k) for k in pending for a in attempts]
+        broken = violated_constraints(candidates, spec.constraints)
+        for i, k in enumerate(pending):
+            mine = broken[i * len(attempts):(i + 1) * len(attempts)]
+            first = next((j for j, name in enumerate(mine) if name is None), None)
+            failures[k].update(mine if first is None else mine[:first])
+            if first is not None:
+                chosen[k] = candidates[i * len(attempts) + first]
+        tried = attempts.stop
+    missing = [k for k in failures if k not in chosen]
+    if missing:
+        raise _no_draw(problem, seed, min(missing), failures[min(missing)])
+    return tuple(chosen[k] for k in variants)
+
+
+_ROUND = 8  # attempts per variant checked in one stacked run
+
+
+def _no_draw(problem: Problem, seed: int, variant: int, failures: Counter[str]) -> ProblemError:
+    spec = problem.randomisation
+    assert spec is not None
     name, count = failures.most_common(1)[0]
     field = "randomisation.data.targets" if name == "targets" else f"randomisation.constraints.{name}"
-    raise ProblemError(
+    return ProblemError(
         problem.source, field,
         f"no draw for variant {variant} (seed {seed}) met the constraints in {spec.max_draws} draws; "
         f"{_DESCRIPTIONS[name]} failed {count} times: widen the ranges, relax the constraint or raise max_draws",
@@ -90,9 +123,15 @@ def _matrix(draw: Draw | None, given: tuple[tuple[float, ...], ...], rng: np.ran
     """A matrix shaped like ``given``, drawn from ``draw`` (or ``given`` itself when None)."""
     if draw is None:
         return given
-    grid = grid_values(draw)
+    grid = _grid(draw)
     picks = rng.integers(len(grid), size=(len(given), len(given[0])))
-    return tuple(tuple(float(grid[i]) for i in row) for row in picks)
+    return tuple(map(tuple, grid[picks].tolist()))
+
+
+@functools.lru_cache(maxsize=None)
+def _grid(draw: Draw) -> np.ndarray:
+    """The draw's grid as floats (each the float of its exact decimal)."""
+    return np.array([float(v) for v in grid_values(draw)])
 
 
 def _one_hot(rows: int, classes: int, rng: np.random.Generator):
@@ -115,67 +154,111 @@ _DESCRIPTIONS = {
 
 def violated_constraint(problem: Problem, constraints: Constraints) -> str | None:
     """The name of the first constraint ``problem`` breaks (see :class:`Constraints`), or None."""
-    if any(target_error(row, problem.network.loss) for row in problem.targets):
-        return "targets"
-    steps = reference.run(problem)
+    return violated_constraints([problem], constraints)[0]
+
+
+def violated_constraints(problems: Sequence[Problem], constraints: Constraints) -> list[str | None]:
+    """:func:`violated_constraint` of each of ``problems`` (one network), checked in one stacked run."""
+    names: list[str | None] = ["targets" if any(target_error(row, p.network.loss) for row in p.targets) else None
+                               for p in problems]
+    valid = [i for i, name in enumerate(names) if name is None]
+    if not valid:
+        return names
+    stacked = [problems[i] for i in valid]
+    steps = reference.run_many(stacked)
+    broken = np.full(len(valid), "", dtype=object)
+    for name, failed in _constraint_checks(stacked[0], constraints, steps, np.array([p.targets for p in stacked])):
+        broken[(broken == "") & failed] = name
+    for i, name in zip(valid, broken):
+        names[i] = name or None
+    return names
+
+
+def _constraint_checks(problem: Problem, constraints: Constraints, steps, targets: np.ndarray):
+    """(name, which candidates break it) in the order the constraints are checked."""
     d = problem.answers.decimals
     kinked = [ACTIVATIONS[name].kink is not None for name in problem.network.activations]
-    if constraints.max_abs_z is not None and any(np.abs(z).max() >= constraints.max_abs_z for s in steps for z in s.z):
-        return "max_abs_z"
+    count = len(targets)
+    if constraints.max_abs_z is not None:
+        yield "max_abs_z", _any(count, (np.abs(z) >= constraints.max_abs_z for s in steps for z in s.z))
     relu_z = [z for s in steps for z, k in zip(s.z, kinked) if k]
-    if any(_rounds_to_zero(v, d) for z in relu_z for v in z.flat) or \
-            sum(int((z < 0).sum()) for z in relu_z) != constraints.inactive_relu:
-        return "inactive_relu"
-    if constraints.nonzero_gradients and any(_small_gradients(s, kinked, problem.network.bias, d) for s in steps):
-        return "nonzero_gradients"
-    if constraints.distinct_answers and any(_equal_answers(problem, s, d) for s in steps):
-        return "distinct_answers"
-    if constraints.no_rounding_ties and any(_on_a_tie(_answers(s), d) for s in steps):
-        return "no_rounding_ties"
-    return None
+    inactive = sum((np.sum(z < 0, axis=(-2, -1)) for z in relu_z), np.zeros(count, dtype=int))
+    yield "inactive_relu", _any(count, (_shown(z, d) == 0 for z in relu_z)) | (inactive != constraints.inactive_relu)
+    if constraints.nonzero_gradients:
+        yield "nonzero_gradients", _any(count, (_small_gradients(s, kinked, problem.network.bias, d) for s in steps))
+    if constraints.distinct_answers:
+        yield "distinct_answers", _any(count, (_equal_answers(problem, s, targets, d) for s in steps))
+    if constraints.no_rounding_ties:
+        yield "no_rounding_ties", _any(count, (_on_a_tie(_answers(s), d) for s in steps))
 
 
-def _rounds_to_zero(value: float, decimals: int) -> bool:
-    return number(value, decimals, False) == "0"
+def _any(count: int, flags) -> np.ndarray:
+    """Per candidate: whether any of ``flags`` (arrays with the candidates first) is set."""
+    result = np.zeros(count, dtype=bool)
+    for flag in flags:
+        result |= flag.reshape(count, -1).any(axis=1)
+    return result
 
 
-def _small_gradients(step, kinked: list[bool], bias: bool, d: int) -> bool:
+def _shown(values: np.ndarray, decimals: int) -> np.ndarray:
+    """The number a sheet shows for each value, times 10^decimals, as an integer-valued array:
+    ``printing.number`` vectorised (exact: values near a rounding tie are rounded one by one)."""
+    scaled = np.asarray(values, dtype=float) * 10.0**decimals
+    shown = np.rint(scaled)
+    near_tie = np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) < 1e-6
+    for index in zip(*np.nonzero(near_tie)):
+        shown[index] = round(Decimal(number(values[index], decimals, False)) * 10**decimals)
+    return shown + 0.0  # -0.0 shows as 0
+
+
+def _small_gradients(step, kinked: list[bool], bias: bool, d: int) -> np.ndarray:
     if step.grad_W is None:
-        return False
+        return np.zeros((len(step.z[0]), 1), dtype=bool)
+    flags = []
     for z, grad_W, grad_b, k in zip(step.z, step.grad_W, step.grad_b, kinked):
-        for j in range(grad_W.shape[0]):
-            if k and np.all(z[:, j] < 0):
-                continue  # a unit inactive for the whole batch: its gradients are exactly 0
-            values = list(grad_W[j]) + ([grad_b[j]] if bias else [])
-            if any(_rounds_to_zero(v, d) for v in values):
-                return True
-    return False
+        values = np.concatenate([grad_W, grad_b[..., None]], axis=-1) if bias else grad_W
+        small = (_shown(values, d) == 0).any(axis=-1)
+        if k:
+            small &= ~np.all(z < 0, axis=-2)  # a unit inactive for the whole batch: its gradients are exactly 0
+        flags.append(small)
+    return np.concatenate(flags, axis=-1)
 
 
-def _equal_answers(problem: Problem, step, d: int) -> bool:
-    Y = np.array(problem.targets, dtype=float)[list(step.batch)]
-    per_example = LOSSES[problem.network.loss].numpy(step.a[-1], Y)
+def _equal_answers(problem: Problem, step, targets: np.ndarray, d: int) -> np.ndarray:
+    Y = targets[:, list(step.batch)]
+    per_example = reference.rowwise(LOSSES[problem.network.loss].numpy, step.a[-1], Y)
     losses = [step.loss] + ([] if step.loss_after is None else [step.loss_after])
-    groups = [[z] for z in step.z] + [[a] for a in step.a] + [[per_example if len(step.batch) > 1 else np.array([]), np.array(losses)]]
+    count = len(targets)
+    groups = [[z] for z in step.z] + [[a] for a in step.a] + [
+        [per_example if len(step.batch) > 1 else np.zeros((count, 0)), np.stack(losses, axis=-1)]]
     if step.delta is not None:
         groups += [step.delta, [*step.grad_W, *(step.grad_b if problem.network.bias else ())],
                    [*step.new_W, *(step.new_b if problem.network.bias else ())]]
-    return any(_has_duplicates(np.concatenate([np.ravel(m) for m in group]), d) for group in groups)
+    return np.stack([_has_duplicates(np.concatenate([m.reshape(count, -1) for m in group], axis=1), d)
+                     for group in groups], axis=-1)
 
 
 def _answers(step) -> np.ndarray:
-    """Every answer of a step (forward pass, losses, deltas, gradients, new parameters) as one array."""
-    arrays = [*step.z, *step.a, np.array([step.loss] + ([] if step.loss_after is None else [step.loss_after]))]
+    """Every answer of a step (forward pass, losses, deltas, gradients, new parameters), one row
+    per candidate."""
+    count = len(step.z[0])
+    arrays = [*step.z, *step.a, np.stack([step.loss] + ([] if step.loss_after is None else [step.loss_after]), axis=-1)]
     if step.delta is not None:
         arrays += [*step.delta, *step.grad_W, *step.grad_b, *step.new_W, *step.new_b]
-    return np.concatenate([np.ravel(a) for a in arrays])
+    return np.concatenate([a.reshape(count, -1) for a in arrays], axis=1)
 
 
-def _on_a_tie(values: np.ndarray, d: int) -> bool:
+def _on_a_tie(values: np.ndarray, d: int) -> np.ndarray:
     scaled = np.abs(values) * 10.0**d
-    return bool(np.any(np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6))
+    return np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6
 
 
-def _has_duplicates(values: Iterable[float], d: int) -> bool:
-    shown = [number(v, d, False) for v in values if v != 0.0]
-    return len(set(shown)) != len(shown)
+def _has_duplicates(values: np.ndarray, d: int) -> np.ndarray:
+    """Per row: whether two nonzero values show the same number."""
+    if values.shape[1] < 2:
+        return np.zeros(len(values), dtype=bool)
+    shown = _shown(values, d)
+    # Exact zeros take distinct stand-ins above every shown value, so they never match.
+    stand_in = np.abs(shown).max() + 1 + np.arange(values.shape[1])
+    shown = np.sort(np.where(values != 0.0, shown, stand_in), axis=1)
+    return (shown[:, 1:] == shown[:, :-1]).any(axis=1)
