@@ -143,7 +143,7 @@ def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, 
     out_dir = out_dir if out_dir is not None else Path("output") / f"{Path(problem_file).stem}-{seed}"
     with _progress() as bar:
         task = bar.add_task("variants drawn and verified", total=len(set(sheets)))
-        variants = solve_variants(problem, seed, sheets, students, progress=lambda: bar.advance(task))
+        variants = solve_variants(problem, seed, sheets, students, progress=lambda done: bar.advance(task, done))
         sheet_blocks, answer_blocks = exam_blocks(variants, sheets, students), key_blocks(variants)
         files: dict[str, str | bytes] = {
             "exam.tex": documents(sheet_blocks, problem.title, seed)[0],
