@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections import Counter
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Sequence
 
@@ -51,20 +52,21 @@ def make_variants(problem: Problem, seed: int, variants: Sequence[int]) -> tuple
     for variant in variants:
         if variant < 1:
             raise ProblemError(problem.source, "variant", f"variants are numbered from 1, got {variant}")
+    parts = _parts(problem)
     chosen: dict[int, Problem] = {}
     failures: dict[int, Counter[str]] = {k: Counter() for k in variants}
     tried = 0
     while tried < spec.max_draws and len(chosen) < len(failures):
         attempts = range(tried, min(tried + _ROUND, spec.max_draws))
         pending = [k for k in failures if k not in chosen]
-        candidates = [_draw(problem, np.random.default_rng([seed, k, a]), k) for k in pending for a in attempts]
-        broken = violated_constraints(candidates, spec.constraints)
+        arrays = _candidates(parts, [(seed, k, a) for k in pending for a in attempts])
+        broken = _violated(problem, arrays, spec.constraints)
         for i, k in enumerate(pending):
             mine = broken[i * len(attempts):(i + 1) * len(attempts)]
             first = next((j for j, name in enumerate(mine) if name is None), None)
             failures[k].update(mine if first is None else mine[:first])
             if first is not None:
-                chosen[k] = candidates[i * len(attempts) + first]
+                chosen[k] = _variant(problem, k, [values[i * len(attempts) + first] for values in arrays])
         tried = attempts.stop
     missing = [k for k in failures if k not in chosen]
     if missing:
@@ -102,30 +104,47 @@ def numbers(problem: Problem) -> dict[str, Any]:
 # Drawing
 
 
-def _draw(problem: Problem, rng: np.random.Generator, variant: int) -> Problem:
+@dataclass(frozen=True)
+class _Part:
+    """One drawn block of a variant's numbers, in the order the generator draws them: a weight
+    matrix, a bias vector (one row), the inputs, the targets."""
+
+    shape: tuple[int, int]
+    given: tuple[tuple[float, ...], ...]  # the problem's own numbers, kept when nothing is drawn
+    grid: np.ndarray | None = None  # the values drawn from (None: not drawn)
+    classes: int = 0  # one-hot targets: the number of classes (one draw per row)
+
+    @property
+    def draws(self) -> tuple[int, int]:
+        """(how many integers the generator draws, below what)."""
+        if self.classes:
+            return self.shape[0], self.classes
+        return (0, 1) if self.grid is None else (self.shape[0] * self.shape[1], len(self.grid))
+
+    def values(self, picks: np.ndarray | None) -> np.ndarray:
+        if picks is None:
+            return np.array(self.given, dtype=float)
+        if self.classes:
+            return np.eye(self.classes)[picks]
+        return self.grid[picks.reshape(self.shape)]
+
+
+def _parts(problem: Problem) -> list[_Part]:
     spec = problem.randomisation
     assert spec is not None
     draws = dict(spec.parameters)
-    weights = tuple(_matrix(draws.get(f"W{l}"), W, rng) for l, W in enumerate(problem.weights, start=1))
-    biases = tuple(
-        tuple(_matrix(draws.get(f"b{l}"), (b,), rng)[0]) if problem.network.bias else b
-        for l, b in enumerate(problem.biases, start=1)
-    )
-    inputs = _matrix(spec.inputs, problem.inputs, rng)
-    targets = _one_hot(len(problem.targets), problem.network.layers[-1], rng) if spec.targets and spec.targets.one_hot \
-        else _matrix(spec.targets, problem.targets, rng)
-    instructions = problem.instructions if spec.instructions is None else spec.instructions
-    return dataclasses.replace(problem, title=f"{problem.title} (variant {variant})", instructions=instructions,
-                               weights=weights, biases=biases, inputs=inputs, targets=targets, randomisation=None)
+    parts = [_part(draws.get(f"W{l}"), W) for l, W in enumerate(problem.weights, start=1)]
+    parts += [_part(draws.get(f"b{l}") if problem.network.bias else None, (b,)) for l, b in enumerate(problem.biases, start=1)]
+    parts.append(_part(spec.inputs, problem.inputs))
+    if spec.targets and spec.targets.one_hot:
+        parts.append(_Part((len(problem.targets), problem.network.layers[-1]), problem.targets, classes=problem.network.layers[-1]))
+    else:
+        parts.append(_part(spec.targets, problem.targets))
+    return parts
 
 
-def _matrix(draw: Draw | None, given: tuple[tuple[float, ...], ...], rng: np.random.Generator):
-    """A matrix shaped like ``given``, drawn from ``draw`` (or ``given`` itself when None)."""
-    if draw is None:
-        return given
-    grid = _grid(draw)
-    picks = rng.integers(len(grid), size=(len(given), len(given[0])))
-    return tuple(map(tuple, grid[picks].tolist()))
+def _part(draw: Draw | None, given) -> _Part:
+    return _Part((len(given), len(given[0])), tuple(map(tuple, given)), None if draw is None else _grid(draw))
 
 
 @functools.lru_cache(maxsize=None)
@@ -134,9 +153,84 @@ def _grid(draw: Draw) -> np.ndarray:
     return np.array([float(v) for v in grid_values(draw)])
 
 
-def _one_hot(rows: int, classes: int, rng: np.random.Generator):
-    picks = rng.integers(classes, size=rows)
-    return tuple(tuple(1.0 if k == c else 0.0 for k in range(classes)) for c in picks)
+def _candidates(parts: list[_Part], keys: list[tuple[int, int, int]]) -> list[np.ndarray]:
+    """Each part's numbers for each attempt ``(seed, variant, attempt)``, stacked (attempts first)."""
+    picks = _picks(parts, keys)
+    return [np.stack([part.values(p[i]) for p in picks]) for i, part in enumerate(parts)]
+
+
+def _picks(parts: list[_Part], keys) -> list[list[np.ndarray | None]]:
+    """Per attempt, the integers ``Generator.integers(high, size)`` gives for each drawn part.
+
+    NumPy's bounded integers (below 2^32) are Lemire's multiply-shift on the generator's 32-bit
+    halves of its 64-bit outputs, low half first; they are computed here from ``random_raw``
+    for all attempts at once. An attempt where a rejection could occur (a leftover below
+    ``high``, about one draw in 10^8) is drawn by the Generator itself, as is every attempt if
+    this NumPy draws differently (checked once).
+    """
+    if not _same_as_numpy():
+        return [_picks_slow(parts, key) for key in keys]
+    picks, unsafe = _picks_fast(parts, keys)
+    for i in np.nonzero(unsafe)[0]:
+        picks[i] = _picks_slow(parts, keys[i])
+    return picks
+
+
+def _picks_fast(parts: list[_Part], keys) -> tuple[list[list[np.ndarray | None]], np.ndarray]:
+    """The picks from the generators' raw output, and which attempts may need a rejection."""
+    sizes = [part.draws for part in parts]
+    needed = sum(count for count, high in sizes if high > 1)
+    raw = np.stack([np.random.PCG64(np.random.SeedSequence(list(key))).random_raw((needed + 1) // 2) for key in keys])
+    halves = np.empty((len(keys), raw.shape[1] * 2), dtype=np.uint64)
+    halves[:, 0::2], halves[:, 1::2] = raw & _LOW, raw >> np.uint64(32)
+    picks: list[list[np.ndarray | None]] = [[] for _ in keys]
+    unsafe = np.zeros(len(keys), dtype=bool)
+    at = 0
+    for part, (count, high) in zip(parts, sizes):
+        if part.grid is None and not part.classes:
+            values = [None] * len(keys)
+        elif high == 1:
+            values = [np.zeros(count, dtype=np.int64)] * len(keys)  # a one-value grid draws nothing
+        else:
+            scaled = halves[:, at:at + count] * np.uint64(high)
+            at += count
+            unsafe |= ((scaled & _LOW) < np.uint64(high)).any(axis=1)
+            values = list((scaled >> np.uint64(32)).astype(np.int64))
+        for row, value in zip(picks, values):
+            row.append(value)
+    return picks, unsafe
+
+
+_LOW = np.uint64(0xFFFFFFFF)
+
+
+def _picks_slow(parts: list[_Part], key) -> list[np.ndarray | None]:
+    rng = np.random.default_rng(list(key))
+    return [None if part.grid is None and not part.classes else rng.integers(part.draws[1], size=part.draws[0])
+            for part in parts]
+
+
+@functools.lru_cache(maxsize=None)
+def _same_as_numpy() -> bool:
+    """Whether the fast draws equal ``Generator.integers`` in this NumPy (checked on a few attempts)."""
+    parts = [_Part((3, 5), ((0.0,) * 5,) * 3, np.arange(float(n))) for n in (7, 1, 20, 3)]
+    keys = [(seed, 1, attempt) for seed in (0, 2026) for attempt in range(4)]
+    fast, _ = _picks_fast(parts, keys)
+    return all(all(np.array_equal(a, b) for a, b in zip(f, _picks_slow(parts, k))) for f, k in zip(fast, keys))
+
+
+def _variant(problem: Problem, variant: int, values: list[np.ndarray]) -> Problem:
+    """The problem with one attempt's numbers: an ordinary problem."""
+    spec = problem.randomisation
+    assert spec is not None
+    rows = lambda array: tuple(map(tuple, array.tolist()))  # noqa: E731
+    depth = problem.network.depth
+    weights = tuple(rows(v) for v in values[:depth])
+    biases = tuple(rows(v)[0] for v in values[depth:2 * depth])
+    instructions = problem.instructions if spec.instructions is None else spec.instructions
+    return dataclasses.replace(problem, title=f"{problem.title} (variant {variant})", instructions=instructions,
+                               weights=weights, biases=biases, inputs=rows(values[-2]), targets=rows(values[-1]),
+                               randomisation=None)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -154,20 +248,29 @@ _DESCRIPTIONS = {
 
 def violated_constraint(problem: Problem, constraints: Constraints) -> str | None:
     """The name of the first constraint ``problem`` breaks (see :class:`Constraints`), or None."""
-    return violated_constraints([problem], constraints)[0]
+    arrays = [np.array(W, dtype=float)[None] for W in problem.weights]
+    arrays += [np.array([b], dtype=float)[None] for b in problem.biases]
+    arrays += [np.array(problem.inputs, dtype=float)[None], np.array(problem.targets, dtype=float)[None]]
+    return _violated(problem, arrays, constraints)[0]
 
 
-def violated_constraints(problems: Sequence[Problem], constraints: Constraints) -> list[str | None]:
-    """:func:`violated_constraint` of each of ``problems`` (one network), checked in one stacked run."""
-    names: list[str | None] = ["targets" if any(target_error(row, p.network.loss) for row in p.targets) else None
-                               for p in problems]
-    valid = [i for i, name in enumerate(names) if name is None]
-    if not valid:
+def _violated(problem: Problem, arrays: list[np.ndarray], constraints: Constraints) -> list[str | None]:
+    """:func:`violated_constraint` of each candidate: ``arrays`` are the parts' numbers (see
+    :func:`_parts`) with the candidates first, checked in one stacked NumPy run."""
+    depth = problem.network.depth
+    targets = arrays[-1]
+    loss = LOSSES[problem.network.loss]
+    names: list[str | None] = [None] * len(targets)
+    if loss.targets_in_unit_interval or loss.targets_sum_to_one:
+        names = ["targets" if any(target_error(row, loss.name) for row in Y.tolist()) else None for Y in targets]
+    valid = np.array([i for i, name in enumerate(names) if name is None], dtype=int)
+    if len(valid) == 0:
         return names
-    stacked = [problems[i] for i in valid]
-    steps = reference.run_many(stacked)
+    pick = lambda array: array[valid]  # noqa: E731
+    steps = reference.run_stacked(problem, [pick(W) for W in arrays[:depth]], [pick(b)[:, 0] for b in arrays[depth:2 * depth]],
+                                  pick(arrays[-2]), pick(targets))
     broken = np.full(len(valid), "", dtype=object)
-    for name, failed in _constraint_checks(stacked[0], constraints, steps, np.array([p.targets for p in stacked])):
+    for name, failed in _constraint_checks(problem, constraints, steps, pick(targets)):
         broken[(broken == "") & failed] = name
     for i, name in zip(valid, broken):
         names[i] = name or None
