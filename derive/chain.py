@@ -13,6 +13,9 @@ product is a per-example gradient; :mod:`derive.verify` compares it with the Num
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 import sympy as sp
@@ -157,4 +160,64 @@ class _Chain:
 
 
 def _evaluate(expr: sp.Expr, values: dict) -> float:
+    """``expr`` at ``values``, as SymPy evaluates it with Floats (same operations, same order)."""
+    function = _float_function(expr, tuple(values))
+    if function is not None:
+        try:
+            return function(tuple(float(v) for v in values.values()))
+        except ZeroDivisionError:
+            pass  # SymPy says what dividing by 0 gives
     return float(expr.xreplace({s: sp.Float(v) for s, v in values.items()}))
+
+
+@lru_cache(maxsize=256)
+def _float_function(expr: sp.Expr, symbols: tuple) -> Callable | None:
+    """``expr`` compiled once (every variant evaluates it) to float operations in the order
+    SymPy's automatic evaluation does them: an Add sums its arguments in order from 0, a Mul
+    multiplies them from 1, an integer power is rounded once from the exact value. None when
+    the expression holds anything else (then SymPy evaluates it)."""
+    try:
+        return _compile(expr, {s: i for i, s in enumerate(symbols)})
+    except _Unsupported:
+        return None
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _compile(expr, index: dict) -> Callable:
+    if expr in index:
+        i = index[expr]
+        return lambda v: v[i]
+    if expr.is_Number:
+        constant = float(expr)
+        return lambda v: constant
+    parts = [_compile(arg, index) for arg in expr.args] if (expr.is_Add or expr.is_Mul) else None
+    if expr.is_Add:
+        return lambda v: _fold(parts, v, 0.0, float.__add__)
+    if expr.is_Mul:
+        return lambda v: _fold(parts, v, 1.0, float.__mul__)
+    if expr.is_Pow and expr.exp.is_Integer:
+        base, exponent = _compile(expr.base, index), int(expr.exp)
+        return lambda v: float(Fraction(base(v)) ** exponent)
+    if isinstance(expr, sp.Piecewise):
+        branches = [(_compile(e, index), None if c is sp.true else _condition(c, index)) for e, c in expr.args]
+        return lambda v: next(e(v) for e, c in branches if c is None or c(v))
+    raise _Unsupported
+
+
+def _condition(condition, index: dict) -> Callable:
+    compare = {sp.StrictGreaterThan: float.__gt__, sp.GreaterThan: float.__ge__,
+               sp.StrictLessThan: float.__lt__, sp.LessThan: float.__le__}.get(type(condition))
+    if compare is None:
+        raise _Unsupported
+    lhs, rhs = _compile(condition.lhs, index), _compile(condition.rhs, index)
+    return lambda v: compare(lhs(v), rhs(v))
+
+
+def _fold(parts, v, start: float, operation) -> float:
+    result = start
+    for part in parts:
+        result = operation(result, part(v))
+    return result

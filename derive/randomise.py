@@ -121,12 +121,13 @@ class _Part:
             return self.shape[0], self.classes
         return (0, 1) if self.grid is None else (self.shape[0] * self.shape[1], len(self.grid))
 
-    def values(self, picks: np.ndarray | None) -> np.ndarray:
+    def values(self, picks: np.ndarray | None, count: int) -> np.ndarray:
+        """The numbers of ``count`` attempts from their picks (one row of integers each)."""
         if picks is None:
-            return np.array(self.given, dtype=float)
+            return np.broadcast_to(np.array(self.given, dtype=float), (count, *self.shape))
         if self.classes:
             return np.eye(self.classes)[picks]
-        return self.grid[picks.reshape(self.shape)]
+        return self.grid[picks].reshape(count, *self.shape)
 
 
 def _parts(problem: Problem) -> list[_Part]:
@@ -155,12 +156,12 @@ def _grid(draw: Draw) -> np.ndarray:
 
 def _candidates(parts: list[_Part], keys: list[tuple[int, int, int]]) -> list[np.ndarray]:
     """Each part's numbers for each attempt ``(seed, variant, attempt)``, stacked (attempts first)."""
-    picks = _picks(parts, keys)
-    return [np.stack([part.values(p[i]) for p in picks]) for i, part in enumerate(parts)]
+    return [part.values(picks, len(keys)) for part, picks in zip(parts, _picks(parts, keys))]
 
 
-def _picks(parts: list[_Part], keys) -> list[list[np.ndarray | None]]:
-    """Per attempt, the integers ``Generator.integers(high, size)`` gives for each drawn part.
+def _picks(parts: list[_Part], keys) -> list[np.ndarray | None]:
+    """Per part, the integers ``Generator.integers(high, size)`` gives each attempt (one row
+    per attempt; None for a part not drawn).
 
     NumPy's bounded integers (below 2^32) are Lemire's multiply-shift on the generator's 32-bit
     halves of its 64-bit outputs, low half first; they are computed here from ``random_raw``
@@ -169,35 +170,40 @@ def _picks(parts: list[_Part], keys) -> list[list[np.ndarray | None]]:
     this NumPy draws differently (checked once).
     """
     if not _same_as_numpy():
-        return [_picks_slow(parts, key) for key in keys]
+        return _rows([_picks_slow(parts, key) for key in keys])
     picks, unsafe = _picks_fast(parts, keys)
     for i in np.nonzero(unsafe)[0]:
-        picks[i] = _picks_slow(parts, keys[i])
+        for part_picks, slow in zip(picks, _picks_slow(parts, keys[i])):
+            if part_picks is not None:
+                part_picks[i] = slow
     return picks
 
 
-def _picks_fast(parts: list[_Part], keys) -> tuple[list[list[np.ndarray | None]], np.ndarray]:
+def _rows(per_attempt: list[list[np.ndarray | None]]) -> list[np.ndarray | None]:
+    """Per-attempt picks regrouped per part (one row per attempt)."""
+    return [None if column[0] is None else np.stack(column) for column in zip(*per_attempt)]
+
+
+def _picks_fast(parts: list[_Part], keys) -> tuple[list[np.ndarray | None], np.ndarray]:
     """The picks from the generators' raw output, and which attempts may need a rejection."""
     sizes = [part.draws for part in parts]
     needed = sum(count for count, high in sizes if high > 1)
     raw = np.stack([np.random.PCG64(np.random.SeedSequence(list(key))).random_raw((needed + 1) // 2) for key in keys])
     halves = np.empty((len(keys), raw.shape[1] * 2), dtype=np.uint64)
     halves[:, 0::2], halves[:, 1::2] = raw & _LOW, raw >> np.uint64(32)
-    picks: list[list[np.ndarray | None]] = [[] for _ in keys]
+    picks: list[np.ndarray | None] = []
     unsafe = np.zeros(len(keys), dtype=bool)
     at = 0
     for part, (count, high) in zip(parts, sizes):
         if part.grid is None and not part.classes:
-            values = [None] * len(keys)
+            picks.append(None)
         elif high == 1:
-            values = [np.zeros(count, dtype=np.int64)] * len(keys)  # a one-value grid draws nothing
+            picks.append(np.zeros((len(keys), count), dtype=np.int64))  # a one-value grid draws nothing
         else:
             scaled = halves[:, at:at + count] * np.uint64(high)
             at += count
             unsafe |= ((scaled & _LOW) < np.uint64(high)).any(axis=1)
-            values = list((scaled >> np.uint64(32)).astype(np.int64))
-        for row, value in zip(picks, values):
-            row.append(value)
+            picks.append((scaled >> np.uint64(32)).astype(np.int64))
     return picks, unsafe
 
 
@@ -216,7 +222,7 @@ def _same_as_numpy() -> bool:
     parts = [_Part((3, 5), ((0.0,) * 5,) * 3, np.arange(float(n))) for n in (7, 1, 20, 3)]
     keys = [(seed, 1, attempt) for seed in (0, 2026) for attempt in range(4)]
     fast, _ = _picks_fast(parts, keys)
-    return all(all(np.array_equal(a, b) for a, b in zip(f, _picks_slow(parts, k))) for f, k in zip(fast, keys))
+    return all(np.array_equal(f, s) for f, s in zip(fast, _rows([_picks_slow(parts, k) for k in keys])))
 
 
 def _variant(problem: Problem, variant: int, values: list[np.ndarray]) -> Problem:
