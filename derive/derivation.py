@@ -259,13 +259,14 @@ def _prove_hidden_layers(network: Network, rules: tuple[ActivationRule, ...]) ->
         weights = sp.Matrix(n_next, n_l, lambda k, j: sp.Symbol(f"w_{k + 1}_{j + 1}"))
         bias = sp.Matrix(sp.symbols(f"b_1:{n_next + 1}"))
         activation = ACTIVATIONS[network.activations[l - 1]]
-        z_next = weights * sp.Matrix(activation.sympy(z)) + bias
+        z_next = _affine(weights, activation.sympy(z), bias)
         # By the chain rule delta^l_j = sum_k dz^(l+1)_k/dz^l_j delta^(l+1)_k, which is linear in
         # delta^(l+1); so the rule holds exactly when every Jacobian entry is W_kj f'(z_j).
         fprime = [rules[l - 1].derivative_z.subs(Z, zj) for zj in z]
 
         holds = all(
-            sp.diff(z_next[k], z[j]) - weights[k, j] * fprime[j] == 0 for k in range(n_next) for j in range(n_l)
+            _entry_is(_partial_parts(z[j], by_symbol.get(z[j], [])), weights[k, j], fprime[j])
+            for k, by_symbol in enumerate(_terms_by_symbol(z_next[k], z) for k in range(n_next)) for j in range(n_l)
         )
         proofs.append(
             Proof(
@@ -283,6 +284,54 @@ def _prove_hidden_layers(network: Network, rules: tuple[ActivationRule, ...]) ->
     return proofs
 
 
+def _terms_by_symbol(expr: sp.Expr, symbols) -> dict:
+    """The terms of the sum ``expr`` in which each of ``symbols`` occurs (symbols occurring in
+    none are left out): d expr/d s is the sum of those terms' derivatives, every other term
+    being constant in s. Each term's free symbols are read once, which keeps a layer's
+    Jacobian linear in its number of entries instead of quadratic."""
+    wanted = set(symbols)
+    found: dict = {}
+    for term in sp.Add.make_args(expr):
+        for symbol in term.free_symbols & wanted:
+            found.setdefault(symbol, []).append(term)
+    return found
+
+
+def _partial_parts(symbol: sp.Symbol, terms) -> list[tuple[sp.Expr, sp.Expr]]:
+    """d/d symbol of a sum of ``terms`` (the terms that hold ``symbol``) as (constant factor,
+    derivative of the rest) per term: SymPy splits each term into a factor constant in
+    ``symbol`` and the rest, whose derivative it takes once and remembers (the same f(z_j)
+    recurs in every row of a Jacobian)."""
+    parts = []
+    for term in terms:
+        constant, rest = term.as_independent(symbol, as_Add=False)
+        parts.append((constant, _diff(rest, symbol)))
+    return parts
+
+
+def _partial(symbol: sp.Symbol, terms) -> sp.Expr:
+    """d/d symbol of the sum of ``terms``."""
+    return sp.Add(*[constant * derivative for constant, derivative in _partial_parts(symbol, terms)])
+
+
+def _entry_is(parts: list[tuple[sp.Expr, sp.Expr]], factor: sp.Expr, derivative: sp.Expr) -> bool:
+    """Whether the derivative ``parts`` equal ``factor * derivative``: at once when they are
+    that very product, else by SymPy cancelling the difference to 0."""
+    if len(parts) == 1 and parts[0] == (factor, derivative):
+        return True
+    return sp.Add(*[c * d for c, d in parts]) - factor * derivative == 0
+
+
+@lru_cache(maxsize=4096)
+def _diff(expr: sp.Expr, symbol: sp.Symbol) -> sp.Expr:
+    return sp.S.One if expr == symbol else sp.diff(expr, symbol)
+
+
+def _affine(weights: sp.Matrix, inputs, bias: sp.Matrix) -> list[sp.Expr]:
+    """W x + b, row by row (as SymPy's matrix product writes it, without its conversions)."""
+    return [sp.Add(*[weights[j, k] * inputs[k] for k in range(weights.cols)], bias[j]) for j in range(weights.rows)]
+
+
 def _layer_map(l: int, form: str) -> str:
     """z^(l+1) = W^(l+1) f(z^(l)) + b, in LaTeX or text."""
     return (f"{N.vector('z', l + 1, form)} = {N.W(l + 1, form)} f({N.vector('z', l, form)}) + "
@@ -297,18 +346,20 @@ def _prove_gradients(network: Network) -> Proof:
         weights = sp.Matrix(n_l, n_prev, lambda j, k: sp.Symbol(f"w_{j + 1}_{k + 1}"))
         bias = sp.Matrix(sp.symbols(f"b_1:{n_l + 1}"))
         a_prev = sp.Matrix(sp.symbols(f"a_1:{n_prev + 1}"))
-        z = weights * a_prev + bias
+        z = _affine(weights, a_prev, bias)
         # dL/dtheta = sum_i delta_i dz_i/dtheta: check every dz_i/dtheta against the rule's
         # a_k (for w_jk, i = j), 1 (for b_j, i = j) and 0 (every other i).
         # (dz_i/dtheta = 0 for i != j is read off z_i's free symbols: theta does not occur in it.)
-        free = [z_i.free_symbols for z_i in z]
+        parameters = [*weights, *bias]
+        terms = [_terms_by_symbol(z_i, parameters) for z_i in z]
+        # Where each parameter occurs: exactly in z_j for its own neuron j.
+        occurs = {theta: [i for i in range(n_l) if theta in terms[i]] for theta in parameters}
         for j in range(n_l):
-            others = [free[i] for i in range(n_l) if i != j]
             for k in range(n_prev):
-                holds &= sp.diff(z[j], weights[j, k]) == a_prev[k] and not any(weights[j, k] in f for f in others)
+                holds &= _partial(weights[j, k], terms[j].get(weights[j, k], [])) == a_prev[k] and occurs[weights[j, k]] == [j]
                 instances += 1
             if network.bias:
-                holds &= sp.diff(z[j], bias[j]) == 1 and not any(bias[j] in f for f in others)
+                holds &= _partial(bias[j], terms[j].get(bias[j], [])) == 1 and occurs[bias[j]] == [j]
                 instances += 1
     return Proof(
         claim=rf"{N.d_dx('L', N.W('l'))} = {N.vector('delta', 'l')} ({N.vector('a', 'l-1')})^T,\quad "
