@@ -144,7 +144,9 @@ def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, 
     with _progress() as bar:
         task = bar.add_task("variants drawn and verified", total=len(set(sheets)))
         variants = solve_variants(problem, seed, sheets, students, progress=lambda done: bar.advance(task, done))
-        sheet_blocks, answer_blocks = exam_blocks(variants, sheets, students), key_blocks(variants)
+        task = bar.add_task("worksheets and keys laid out", total=2 * len(variants))
+        sheet_blocks = exam_blocks(variants, sheets, students, progress=lambda done: bar.advance(task, done))
+        answer_blocks = key_blocks(variants, progress=lambda done: bar.advance(task, done))
         files: dict[str, str | bytes] = {
             "exam.tex": documents(sheet_blocks, problem.title, seed)[0],
             "key.tex": documents(answer_blocks, problem.title, seed)[0],

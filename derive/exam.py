@@ -82,9 +82,13 @@ def solve_variants(problem: Problem, seed: int, sheets: Sequence[int], roster: S
 BATCH = 250
 
 
-def exam_blocks(variants: Sequence[Variant], sheets: Sequence[int], roster: Sequence[Student] = ()) -> list[Block]:
+def exam_blocks(variants: Sequence[Variant], sheets: Sequence[int], roster: Sequence[Student] = (),
+                progress: Callable[[int], None] | None = None) -> list[Block]:
     """One block per printed worksheet, stamped with its variant (and student)."""
-    bodies = {v.number: worksheet_body(v.verified) for v in variants}
+    bodies = {}
+    for v in variants:
+        bodies[v.number] = worksheet_body(v.verified)
+        _tick(progress)
     blocks = []
     for i, number in enumerate(sheets):
         student = roster[i] if i < len(roster) else None
@@ -93,12 +97,19 @@ def exam_blocks(variants: Sequence[Variant], sheets: Sequence[int], roster: Sequ
     return blocks
 
 
-def key_blocks(variants: Sequence[Variant]) -> list[Block]:
+def key_blocks(variants: Sequence[Variant], progress: Callable[[int], None] | None = None) -> list[Block]:
     """A page of final answers per variant, then the derivation once, then every worked solution."""
-    blocks = [Block("answers", final_answers_body(v.verified), v.number, _names(v)) for v in variants]
-    blocks.append(Block("derivation", derivation_body(variants[0].verified)))
-    blocks += [Block("worked", worked_body(v.verified, with_tables=False), v.number, _names(v)) for v in variants]
-    return blocks
+    answers, worked = [], []
+    for v in variants:
+        answers.append(Block("answers", final_answers_body(v.verified), v.number, _names(v)))
+        worked.append(Block("worked", worked_body(v.verified, with_tables=False), v.number, _names(v)))
+        _tick(progress)
+    return [*answers, Block("derivation", derivation_body(variants[0].verified)), *worked]
+
+
+def _tick(progress: Callable[[int], None] | None) -> None:
+    if progress is not None:
+        progress(1)
 
 
 def _names(variant: Variant) -> str:

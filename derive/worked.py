@@ -47,8 +47,8 @@ class LayerValues:
 class Step:
     """One SGD step: the batch, the loss before and after, every layer, every worked line.
 
-    The worked lines are built when first asked for (from the step's own numbers): an exam's
-    variants that are never printed never build theirs.
+    The worked lines are built when asked for (from the step's own numbers): an exam's variants
+    that are never printed never build theirs.
     """
 
     index: int
@@ -60,9 +60,10 @@ class Step:
     lines: Callable[[], tuple[Quantity, ...]] = field(repr=False, compare=False)
     notes: tuple[str, ...] = ()
 
-    @functools.cached_property
+    @property
     def worked(self) -> tuple[Quantity, ...]:
-        """Every worked quantity of the step, in the order a student computes them."""
+        """Every worked quantity of the step, in the order a student computes them (built anew
+        on each call and not kept: thousands of variants' lines would not fit in memory)."""
         return self.lines()
 
 

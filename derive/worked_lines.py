@@ -9,6 +9,7 @@ and which section of a sheet it answers.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import sympy as sp
@@ -60,7 +61,7 @@ class LineBuilder:
                  value: float) -> Quantity:
         several = len(self.batch) > 1 and name.example is not None
         shown = self.batch[name.example] + 1 if several else None
-        symbol = tree.Name(self.notation.latex(name, shown), self.notation.text(name, shown))
+        symbol = _symbol(self.notation, name, shown)
         example = None if name.example is None else self.batch[name.example]
         return Quantity(name, section, symbol, formula, substituted, float(value), example)
 
@@ -226,8 +227,15 @@ class LineBuilder:
                              tree.Words("forward pass with the updated weights"), value)
 
 
+@functools.lru_cache(maxsize=65536)
 def _name(spell, *args) -> tree.Name:
+    """A symbol in both spellings (remembered: every variant of an exam spells the same names)."""
     return tree.Name(spell(*args, form="latex"), spell(*args, form="text"))
+
+
+@functools.lru_cache(maxsize=65536)
+def _symbol(notation: Notation, name: QuantityName, example: int | None) -> tree.Name:
+    return tree.Name(notation.latex(name, example), notation.text(name, example))
 
 
 def mean_formula(body: tree.Node, notation: Notation = NIELSEN) -> tree.Node:
