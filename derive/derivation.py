@@ -256,8 +256,8 @@ def _prove_hidden_layers(network: Network, rules: tuple[ActivationRule, ...]) ->
     for l in range(1, network.depth):
         n_l, n_next = sizes[l], sizes[l + 1]
         z = sp.symbols(f"z_1:{n_l + 1}")
-        weights = sp.Matrix(n_next, n_l, lambda k, j: sp.Symbol(f"w_{k + 1}_{j + 1}"))
-        bias = sp.Matrix(sp.symbols(f"b_1:{n_next + 1}"))
+        weights = _symbol_rows(n_next, n_l)
+        bias = sp.symbols(f"b_1:{n_next + 1}")
         activation = ACTIVATIONS[network.activations[l - 1]]
         z_next = _affine(weights, activation.sympy(z), bias)
         # By the chain rule delta^l_j = sum_k dz^(l+1)_k/dz^l_j delta^(l+1)_k, which is linear in
@@ -265,7 +265,7 @@ def _prove_hidden_layers(network: Network, rules: tuple[ActivationRule, ...]) ->
         fprime = [rules[l - 1].derivative_z.subs(Z, zj) for zj in z]
 
         holds = all(
-            _entry_is(_partial_parts(z[j], by_symbol.get(z[j], [])), weights[k, j], fprime[j])
+            _entry_is(_partial_parts(z[j], by_symbol.get(z[j], [])), weights[k][j], fprime[j])
             for k, by_symbol in enumerate(_terms_by_symbol(z_next[k], z) for k in range(n_next)) for j in range(n_l)
         )
         proofs.append(
@@ -304,9 +304,16 @@ def _partial_parts(symbol: sp.Symbol, terms) -> list[tuple[sp.Expr, sp.Expr]]:
     recurs in every row of a Jacobian)."""
     parts = []
     for term in terms:
-        constant, rest = term.as_independent(symbol, as_Add=False)
+        constant, rest = _split(term, symbol)
         parts.append((constant, _diff(rest, symbol)))
     return parts
+
+
+def _split(term: sp.Expr, symbol: sp.Symbol) -> tuple[sp.Expr, sp.Expr]:
+    """(the factors of ``term`` free of ``symbol``, the other factors), as products."""
+    factors = sp.Mul.make_args(term)
+    holding = [f for f in factors if symbol in f.free_symbols]
+    return sp.Mul(*[f for f in factors if symbol not in f.free_symbols]), sp.Mul(*holding)
 
 
 def _partial(symbol: sp.Symbol, terms) -> sp.Expr:
@@ -324,12 +331,32 @@ def _entry_is(parts: list[tuple[sp.Expr, sp.Expr]], factor: sp.Expr, derivative:
 
 @lru_cache(maxsize=4096)
 def _diff(expr: sp.Expr, symbol: sp.Symbol) -> sp.Expr:
-    return sp.S.One if expr == symbol else sp.diff(expr, symbol)
+    """d expr/d symbol (remembered: the same f(z_j) recurs in every row of a Jacobian). A function of ``symbol`` alone (f(z_j) in every neuron j) is
+    differentiated once in a generic variable and renamed: renaming commutes with
+    differentiation, and SymPy's diff of a sigmoid costs tens of milliseconds."""
+    if expr == symbol:
+        return sp.S.One
+    if expr.free_symbols == {symbol}:
+        return _diff_generic(expr.xreplace({symbol: Z})).xreplace({Z: symbol})
+    return sp.diff(expr, symbol)
 
 
-def _affine(weights: sp.Matrix, inputs, bias: sp.Matrix) -> list[sp.Expr]:
-    """W x + b, row by row (as SymPy's matrix product writes it, without its conversions)."""
-    return [sp.Add(*[weights[j, k] * inputs[k] for k in range(weights.cols)], bias[j]) for j in range(weights.rows)]
+@lru_cache(maxsize=4096)
+def _diff_generic(expr: sp.Expr) -> sp.Expr:
+    return sp.diff(expr, Z)
+
+
+def _symbol_rows(rows: int, cols: int) -> list[list[sp.Symbol]]:
+    """The weights w_jk of a layer, row by row."""
+    return [[sp.Symbol(f"w_{j + 1}_{k + 1}") for k in range(cols)] for j in range(rows)]
+
+
+def _affine(weights, inputs, bias) -> list[sp.Expr]:
+    """W x + b, row by row: each row the sum of the products w_jk x_k and b_j, held as written
+    (SymPy's automatic simplification of thousands of products w_jk f(z_k) would only sort
+    and check what is already in order)."""
+    return [sp.Add(*[sp.Mul(w, x, evaluate=False) for w, x in zip(row, inputs)], b, evaluate=False)
+            for row, b in zip(weights, bias)]
 
 
 def _layer_map(l: int, form: str) -> str:
@@ -343,20 +370,22 @@ def _prove_gradients(network: Network) -> Proof:
     instances, holds = 0, True
     for l in range(1, network.depth + 1):
         n_l, n_prev = network.layers[l], network.layers[l - 1]
-        weights = sp.Matrix(n_l, n_prev, lambda j, k: sp.Symbol(f"w_{j + 1}_{k + 1}"))
-        bias = sp.Matrix(sp.symbols(f"b_1:{n_l + 1}"))
-        a_prev = sp.Matrix(sp.symbols(f"a_1:{n_prev + 1}"))
+        weights = _symbol_rows(n_l, n_prev)
+        bias = sp.symbols(f"b_1:{n_l + 1}")
+        a_prev = sp.symbols(f"a_1:{n_prev + 1}")
         z = _affine(weights, a_prev, bias)
         # dL/dtheta = sum_i delta_i dz_i/dtheta: check every dz_i/dtheta against the rule's
         # a_k (for w_jk, i = j), 1 (for b_j, i = j) and 0 (every other i).
         # (dz_i/dtheta = 0 for i != j is read off z_i's free symbols: theta does not occur in it.)
-        parameters = [*weights, *bias]
+        parameters = [w for row in weights for w in row] + list(bias)
         terms = [_terms_by_symbol(z_i, parameters) for z_i in z]
-        # Where each parameter occurs: exactly in z_j for its own neuron j.
-        occurs = {theta: [i for i in range(n_l) if theta in terms[i]] for theta in parameters}
+        occurs: dict = {theta: [] for theta in parameters}  # where each parameter occurs: only in z_j of its neuron j
+        for i, found in enumerate(terms):
+            for theta in found:
+                occurs[theta].append(i)
         for j in range(n_l):
             for k in range(n_prev):
-                holds &= _partial(weights[j, k], terms[j].get(weights[j, k], [])) == a_prev[k] and occurs[weights[j, k]] == [j]
+                holds &= _partial(weights[j][k], terms[j].get(weights[j][k], [])) == a_prev[k] and occurs[weights[j][k]] == [j]
                 instances += 1
             if network.bias:
                 holds &= _partial(bias[j], terms[j].get(bias[j], [])) == 1 and occurs[bias[j]] == [j]
