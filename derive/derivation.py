@@ -147,7 +147,7 @@ def output_rule(activation_name: str, loss_name: str, size: int) -> OutputRule:
     y = sp.symbols(f"y_1:{size + 1}")
     z = sp.symbols(f"z_1:{size + 1}")
     loss_in_a = loss.sympy(a, y)
-    dL_da = tuple(tidy(sp.diff(loss_in_a, ak)) for ak in a)
+    dL_da = tuple(_as_neuron_one(tidy, sp.diff(loss_in_a, ak)) for ak in a)
     jacobian = _jacobian_in_a(activation, z, a)
     delta_rule = tuple(
         sp.Add(*[_shown_product(dL_da[k], jacobian[k][j]) for k in range(size) if jacobian[k][j] != 0])
@@ -192,7 +192,7 @@ def _jacobian_in_a(activation: Activation, z, a) -> list[list[sp.Expr]]:
 
 
 def _simplify_delta(delta_rule: sp.Expr, y, j: int, loss: Loss, assumptions: list[str]) -> sp.Expr:
-    simplified = tidy(sp.simplify(delta_rule))
+    simplified = _as_neuron_one(tidy, simplified_one_neuron(delta_rule))
     if loss.targets_sum_to_one:
         # With sum(y) = 1 (one-hot or a distribution), a_j * sum(y) - y_j collapses to a_j - y_j:
         # eliminate one target other than y_j through the constraint.
@@ -202,6 +202,32 @@ def _simplify_delta(delta_rule: sp.Expr, y, j: int, loss: Loss, assumptions: lis
         if r"\sum_k y_k = 1" not in assumptions:
             assumptions.append(r"\sum_k y_k = 1")
     return simplified
+
+
+def simplified_one_neuron(expr: sp.Expr) -> sp.Expr:
+    """``sp.simplify(expr)``, remembered across the neurons of a layer (see :func:`_as_neuron_one`)."""
+    return _as_neuron_one(sp.simplify, expr)
+
+
+def _as_neuron_one(function, expr: sp.Expr) -> sp.Expr:
+    """``function(expr)``, remembered across neurons: an expression in one neuron's symbols
+    (a_j, y_j, z_j) is worked as neuron 1's and renamed back, since every output neuron of an
+    elementwise layer has the same formula; anything else is worked as it is."""
+    symbols = sorted(expr.free_symbols, key=str)
+    parts = [symbol.name.rpartition("_") for symbol in symbols]
+    if len({index for _, _, index in parts}) != 1 or not all(stem for stem, _, _ in parts):
+        return function(expr)
+    first = {s: sp.Symbol(f"{stem}_1", **s.assumptions0) for s, (stem, _, _) in zip(symbols, parts)}
+    if all(k == v for k, v in first.items()):
+        return _remembered(function, expr)
+    worked = _remembered(function, expr.xreplace(first))
+    with sp.evaluate(False):  # renamed back as it is: 2*(a - y) must not turn into 2*a - 2*y
+        return worked.xreplace({v: k for k, v in first.items()})
+
+
+@lru_cache(maxsize=1024)
+def _remembered(function, expr: sp.Expr) -> sp.Expr:
+    return function(expr)
 
 
 def tidy(expr: sp.Expr) -> sp.Expr:
@@ -234,7 +260,7 @@ def _prove_output(rule: OutputRule) -> Proof:
     activation = ACTIVATIONS[rule.activation]
     in_z = dict(zip(rule.a, activation.sympy(rule.z)))
     holds = all(
-        sp.simplify(rule_j.subs(in_z) - direct_j) == 0 for rule_j, direct_j in zip(rule.delta_rule, rule.direct)
+        simplified_one_neuron(rule_j.subs(in_z) - direct_j) == 0 for rule_j, direct_j in zip(rule.delta_rule, rule.direct)
     )
     return Proof(
         claim=rf"{N.vector('delta', 'L')} = {N.d_dx('L', N.vector('a', 'L'))} \odot f'({N.vector('z', 'L')}) = "
