@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .quantities import example_losses
 from .verify import VerifiedSolution, require_verified
 
 SCHEMA_VERSION = 1
@@ -45,7 +46,7 @@ def answer_key(verified: VerifiedSolution) -> dict[str, Any]:
             "finite_difference_skipped_at_kink": list(report.fd_skipped),
             "symbolic_identities_proved": report.proofs,
         },
-        "steps": [_step(step, problem.network.bias) for step in solution.steps],
+        "steps": [_step(problem, step) for step in solution.steps],
     }
     if problem.training.epochs:
         key["epochs"] = epoch_losses(verified)
@@ -58,12 +59,14 @@ def epoch_losses(verified: VerifiedSolution) -> list[dict[str, Any]]:
     return [{"epoch": e.epoch, "mean_loss": e.mean_loss} for e in solution.epochs]
 
 
-def _step(step, bias: bool) -> dict[str, Any]:
+def _step(problem, step) -> dict[str, Any]:
+    bias = problem.network.bias
     return {
         "step": step.index + 1,
         "batch": [i + 1 for i in step.batch],
         "loss": step.loss,
         "data_loss": step.data_loss,
+        "losses": example_losses(step),
         "loss_after": step.loss_after,
         "notes": list(step.notes),
         "layers": [

@@ -1,6 +1,6 @@
 """Loader for a student's answers file (YAML): quantity label -> number, for one problem.
 
-Beside :mod:`derive.loader`, one of the few modules that read files. Every problem is a
+Beside :mod:`derive.loader` (reading through :mod:`derive.yaml_reader`), one of the few modules that read files. Every problem is a
 :class:`ProblemError` naming the file, the quantity and what is wrong (exit code 2): YAML
 syntax, a file that is not a mapping, an unknown quantity name (with a did-you-mean), a
 quantity this sheet does not ask, the same quantity twice, a list or mapping where a number is
@@ -15,8 +15,8 @@ from typing import Annotated, Optional
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from .errors import ProblemError
-from .loader import read_text, read_yaml
+from .errors import ProblemError, shown
+from .yaml_reader import read_text, read_yaml
 from .quantities import QUANTITY_KINDS_HELP, QuantityName, StudentAnswers, asked_quantities, all_quantities
 from .spec import Problem
 
@@ -76,5 +76,4 @@ def _number(value, source: str, field: str) -> float | None:
     try:
         return _NUMBER.validate_python(value)
     except ValidationError:
-        shown = repr(value) if not isinstance(value, str) else f"'{value}'"
-        raise ProblemError(source, field, f"expected a number (or null if unanswered), got {shown}") from None
+        raise ProblemError(source, field, f"expected a number (or null if unanswered), got {shown(value)}") from None

@@ -23,7 +23,7 @@ import sympy as sp
 from . import tree
 from .derivation import A, Z, Derivation, activation_rule
 from .notation import NIELSEN
-from .registry import ACTIVATIONS
+from .registry import ACTIVATIONS, saturated_rows
 from .spec import Problem
 
 N = NIELSEN
@@ -115,17 +115,37 @@ class _Chain:
                  **{s: _name(N.z, L, k + 1) for k, s in enumerate(out.z)}}
         values = {**dict(zip(out.a, self.a[L - 1])), **dict(zip(out.y, self.y)), **dict(zip(out.z, self.z[L - 1]))}
         loss = tree.Name("L", "L")
+        delta = self.factor(_partial(loss, _name(N.z, L, 1)), out.delta[0], names, values)
         if not ACTIVATIONS[self.problem.network.activations[-1]].elementwise:
             # Softmax couples the outputs: dL/dz_1 = sum_k dL/da_k da_k/dz_1 is one factor, shown
             # in the form SymPy simplified it to (a_1 - y_1 for cross-entropy).
-            return (self.factor(_partial(loss, _name(N.z, L, 1)), out.delta[0], names, values),)
-        return (self.factor(_partial(loss, _name(N.node, L, 1)), out.dL_da[0], names, values), self.da_dz(L, 1))
+            return (delta,)
+        dL_da = out.dL_da[0]
+        value = _evaluate(dL_da, values)
+        if self.saturated(L):
+            # a has rounded to 0 or 1: evaluate with a = f(z) at 30 digits instead.
+            activation = ACTIVATIONS[self.problem.network.activations[-1]]
+            in_z = dict(zip(out.a, activation.sympy(out.z)))
+            value = _evaluate(dL_da.xreplace(in_z), values, digits=30)
+        if not np.isfinite(value):
+            return (delta,)  # dL/da = 1/a beyond float64 (a < 1e-308): only dL/dz = a - y is a number
+        factor = Factor(_partial(loss, _name(N.node, L, 1)), tree.formula(dL_da, names), self.shown(dL_da, values), value)
+        return (factor, self.da_dz(L, 1))
+
+    def saturated(self, layer: int) -> bool:
+        """Whether the example's layer has an a within 1e-3 of 0 or 1 (or below 0), where a(1 - a)
+        or 1/(1 - a) in float64 has lost digits. The net is wider than sigmoid needs (a negative
+        tanh, an inactive ReLU): the 30-digit value in z is only ever more accurate."""
+        return bool(saturated_rows(np.array([self.a[layer - 1]]))[0])
 
     def da_dz(self, layer: int, j: int) -> Factor:
         expr = activation_rule(self.problem.network.activations[layer - 1]).derivative
         a, z = _name(N.node, layer, j), _name(N.z, layer, j)
         values = {A: float(self.a[layer - 1][j - 1]), Z: float(self.z[layer - 1][j - 1])}
         value = _evaluate(expr, values)
+        if self.saturated(layer):
+            rule = activation_rule(self.problem.network.activations[layer - 1])
+            value = _evaluate(rule.derivative_z, values, digits=30)  # a(1 - a) = 0 once a rounds to 1
         shown = self.n(value) if isinstance(expr, sp.Piecewise) else self.shown(expr, values)
         return Factor(_partial(a, z), tree.formula(expr, {A: a, Z: z}), shown, value)
 
@@ -159,15 +179,24 @@ class _Chain:
         return (Factor(partial, tree.Plus(tuple(terms)), tree.Paren(tree.Plus(tuple(numbers))), value),)
 
 
-def _evaluate(expr: sp.Expr, values: dict) -> float:
-    """``expr`` at ``values``, as SymPy evaluates it with Floats (same operations, same order)."""
-    function = _float_function(expr, tuple(values))
-    if function is not None:
-        try:
-            return function(tuple(float(v) for v in values.values()))
-        except ZeroDivisionError:
-            pass  # SymPy says what dividing by 0 gives
-    return float(expr.xreplace({s: sp.Float(v) for s, v in values.items()}))
+def _evaluate(expr: sp.Expr, values: dict, digits: int | None = None) -> float:
+    """``expr`` at ``values``: in float64 arithmetic, or at ``digits`` significant digits; a value
+    beyond float64 (or 1/0) comes out as inf or nan. In float64 it runs a function compiled once
+    (:func:`_float_function`), which does SymPy's Float operations in SymPy's order."""
+    if digits is None:
+        function = _float_function(expr, tuple(values))
+        if function is not None:
+            try:
+                return function(tuple(float(v) for v in values.values()))
+            except ZeroDivisionError:
+                pass  # SymPy says what dividing by 0 gives
+    exact = expr.xreplace({s: sp.Float(v, digits or 15) for s, v in values.items()})
+    if digits is not None:
+        exact = exact.evalf(digits)
+    try:
+        return float(exact)
+    except TypeError:  # zoo, nan + I*...: a 1/0 in float64
+        return float("nan")
 
 
 @lru_cache(maxsize=256)

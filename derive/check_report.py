@@ -8,8 +8,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from .marking import Marking, rule_description
-from .printing import number
+from .marking import Marking
+from .rounding import phrase, shown
 from .spec import Answers
 
 SCHEMA_VERSION = 1
@@ -27,12 +27,8 @@ def _given(value: float | None) -> str:
 
 
 def _expected(value: float, rule: Answers) -> str:
-    """The correct value as the sheet's rule rounds it."""
-    if rule.significant_figures is not None:
-        return f"{value:.{rule.significant_figures}g}"
-    if rule.relative_tolerance is not None:
-        return f"{value:.6g}"
-    return number(value, rule.decimals, bracket_negative=False)
+    """The correct value as a student following the sheet's rule writes it."""
+    return shown(rule, value)
 
 
 def score_line(marking: Marking) -> str:
@@ -47,7 +43,7 @@ def score_line(marking: Marking) -> str:
 def marking_table(marking: Marking) -> Group:
     """The table of every asked quantity and the score line, for a rich console."""
     checked = f" (step 1 of {marking.steps})" if marking.steps > 1 else ""
-    title = f"{marking.title}\n{marking.answers_source}{checked}, marked to {rule_description(marking.rule)}"
+    title = f"{marking.title}\n{marking.answers_source}{checked}, marked {phrase(marking.rule)}"
     table = Table(title=Text(title), title_justify="left")  # Text: no rich markup read from a file
     table.add_column("quantity", no_wrap=True)
     table.add_column("your value", justify="right", no_wrap=True)

@@ -14,15 +14,19 @@ import sys
 from pathlib import Path
 
 import click
+import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .derivation import derive as derive_formulas
-from .errors import DeriveError
+from .entry import stop
+from .errors import DeriveError, Interrupted, one_line
 from .exam import documents, exam_blocks, key_blocks, key_json, solve_variants, variant_numbers
-from .files import write_atomically, write_folder_atomically
+from .files import provenance, with_provenance, write_atomically, write_file, write_run  # noqa: F401 (tests call cli.write_atomically)
 from .formulas import formulas as formula_list
-from .loader import load_problem, load_roster
+from .loader import load_problem
+from .yaml_reader import read_yaml
+from .roster import load_roster
 from .moodle import quiz_xml
 from .pipeline import solve as solve_problem, solve_compared
 from .randomise import make_variant
@@ -35,15 +39,42 @@ from .terminal import formula_listing, worked_solution
 from .pdf import Engine, build_sheet, compile_joined
 
 
+_NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 class _Group(click.Group):
-    """Maps derive's errors to one clear line and an exit code, never a traceback."""
+    """Maps derive's errors, and click's usage errors, to one clear line and an exit code, never
+    a traceback."""
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            # Overflow in a network's numbers gives inf or nan, which the verification reports
+            # in derive's own message: NumPy's warnings would only print before it.
+            with np.errstate(all="ignore"):
+                return super().invoke(ctx)
         except DeriveError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(err.exit_code)
+        except KeyboardInterrupt:  # before click turns it into "Aborted!"
+            raise Interrupted("interrupted", 130) from None
+
+    def main(self, *args, **kwargs):
+        kwargs.pop("standalone_mode", None)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except _NO_ARGS as err:  # no command at all: the help, as click shows it
+            click.echo(err.format_message(), err=True)
+            sys.exit(err.exit_code)
+        except click.UsageError as err:
+            where = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
+            click.echo(f"error: {one_line(err.format_message())}{where}", err=True)
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            click.echo(f"error: {one_line(err.format_message())}", err=True)
+            sys.exit(err.exit_code)
+        except Interrupted as interruption:  # also when started as derive.cli:main
+            stop(interruption)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 @click.group(cls=_Group)
@@ -60,8 +91,9 @@ def main() -> None:
 @click.option("--seed", type=int, help="Exam seed (with --variant): check a variant of an exam set.")
 @click.option("--variant", type=click.IntRange(min=1), help="Variant number, from 1 (with --seed).")
 @click.option("--json", "as_json", is_flag=True, help="Print the marking as JSON instead of a table.")
+@click.option("--force", is_flag=True, help="Replace or remove files that are not derive's own output.")
 def check(problem_file: Path, answers_file: Path | None, template_out: Path | None, seed: int | None,
-          variant: int | None, as_json: bool) -> None:
+          variant: int | None, as_json: bool, force: bool) -> None:
     """Check a student's ANSWERS_FILE for PROBLEM_FILE: right, follow-through or wrong, and why.
 
     Exit code 0 when every answer is right, 1 when any is wrong or missing, 2 for bad input.
@@ -74,8 +106,10 @@ def check(problem_file: Path, answers_file: Path | None, template_out: Path | No
     if seed is not None:
         problem = make_variant(problem, seed, variant)
     if template_out is not None:
-        write_atomically(template_out, answers_template(problem))
-        click.echo(f"answers template written to {template_out}")
+        line = provenance(problem.source, problem.sha256, seed, variant)
+        where = write_file(template_out, with_provenance("template.yaml", answers_template(problem), line), _is_blank_template, force)
+        if where != "standard output":
+            click.echo(f"answers template written to {where}")
         return
     answers = load_answers(answers_file, problem)
     marking = mark(solve_problem(problem), answers)
@@ -91,14 +125,17 @@ def check(problem_file: Path, answers_file: Path | None, template_out: Path | No
 @click.argument("problem_file", type=click.Path(path_type=Path))
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write the verified answer key as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verification line.")
-def solve(problem_file: Path, json_out: Path | None, quiet: bool) -> None:
-    """Solve PROBLEM_FILE step by step and verify every number."""
+@click.option("--force", is_flag=True, help="Replace or remove files that are not derive's own output.")
+def solve(problem_file: Path, json_out: Path | None, quiet: bool, force: bool) -> None:
+    """Solve PROBLEM_FILE step by step and verify every number (--json -: the key on stdout only)."""
     verified = solve_problem(load_problem(problem_file))
     if json_out is not None:
-        write_atomically(json_out, json.dumps(answer_key(verified), indent=2) + "\n")
+        where = write_file(json_out, json.dumps(answer_key(verified), indent=2) + "\n", _is_answer_key, force)
+        if where == "standard output":
+            return
     click.echo(verified.report.summary() if quiet else worked_solution(verified))
     if json_out is not None:
-        click.echo(f"answer key written to {json_out}")
+        click.echo(f"answer key written to {where}")
 
 
 @main.command()
@@ -115,12 +152,13 @@ def formulas(problem_file: Path) -> None:
 @click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: output/<problem name>/).")
 @click.option("--tex-only", is_flag=True, help="Write the .tex files only; no TeX engine needed.")
-def sheet(problem_file: Path, out_dir: Path | None, tex_only: bool) -> None:
+@click.option("--force", is_flag=True, help="Replace or remove files that are not derive's own output.")
+def sheet(problem_file: Path, out_dir: Path | None, tex_only: bool, force: bool) -> None:
     """Write a worksheet and an answer key for PROBLEM_FILE as LaTeX and PDF."""
     problem = load_problem(problem_file)
     verified = solve_problem(problem)
     out_dir = out_dir if out_dir is not None else Path("output") / Path(problem_file).stem
-    for path in build_sheet(verified, out_dir, tex_only=tex_only, compared=solve_compared(problem, verified)):
+    for path in build_sheet(verified, out_dir, tex_only, solve_compared(problem, verified), force):
         click.echo(f"written: {path}")
 
 
@@ -133,8 +171,9 @@ def sheet(problem_file: Path, out_dir: Path | None, tex_only: bool) -> None:
 @click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: output/<problem name>-<seed>/).")
 @click.option("--tex-only", is_flag=True, help="Write the .tex files (and key.json, quiz.xml) only; no TeX engine needed.")
+@click.option("--force", is_flag=True, help="Replace or remove files that are not derive's own output.")
 def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, moodle: bool,
-         out_dir: Path | None, tex_only: bool) -> None:
+         out_dir: Path | None, tex_only: bool, force: bool) -> None:
     """Write N randomised, verified variants of PROBLEM_FILE: exam.pdf, key.pdf, key.json (and quiz.xml)."""
     problem = load_problem(problem_file)
     students = load_roster(roster) if roster is not None else ()
@@ -162,8 +201,32 @@ def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, 
             task = bar.add_task("LaTeX parts compiled", total=sum(len(p) for p in sources.values()))
             pdfs = compile_joined(sources, engine, done=lambda: bar.advance(task))
             files.update({f"{name}.pdf": content for name, content in pdfs.items()})
-    for path in write_folder_atomically(out_dir, files):
+    line = provenance(problem.source, problem.sha256, seed)
+    files = {name: with_provenance(name, content, line) if isinstance(content, str) else content
+             for name, content in files.items()}
+    for path in write_run(out_dir, files, force):
         click.echo(f"written: {path}")
+
+
+def _is_answer_key(text: str) -> bool:
+    """Whether ``text`` is an answer key derive wrote (``solve --json``), safe to replace."""
+    try:
+        key = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(key, dict) and {"schema", "source", "sha256"} <= key.keys()
+
+
+def _is_blank_template(text: str) -> bool:
+    """Whether ``text`` is an answers template derive wrote with nothing filled in yet (a
+    student's answers must never be replaced by a blank template)."""
+    if not text.startswith(("# Written by derive", "# Answers for:")):
+        return False
+    try:
+        document = read_yaml(text, "")
+    except DeriveError:
+        return False
+    return document is None or (isinstance(document, dict) and all(v is None for v in document.values()))
 
 
 def _progress() -> Progress:
@@ -171,3 +234,29 @@ def _progress() -> Progress:
     console = Console(stderr=True)
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=console, disable=not console.is_terminal, transient=False)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (the default serves this computer only; 0.0.0.0 serves a class).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes (one per core for a class; each solves the sheets at its start).")
+def serve(path: Path, port: int, host: str, workers: int) -> None:
+    """Serve the sheets of PATH (a folder of problem files, or one file) as web pages students check
+    their answers in. Every problem is solved and verified once, at start."""
+    import uvicorn  # noqa: PLC0415 (only this command needs the web server)
+
+    from .web.app import PATH_VARIABLE, create_app, load_catalogue  # noqa: PLC0415
+
+    catalogue = load_catalogue(path, progress=lambda line: click.echo(line, err=True))
+    if not catalogue.sheets:
+        raise DeriveError(f"{path}: no problem file could be served")
+    click.echo(f"serving {len(catalogue.sheets)} sheet(s) on http://{host}:{port}/ (Ctrl+C stops)", err=True)
+    if workers == 1:
+        uvicorn.run(create_app(catalogue), host=host, port=port, log_level="warning")
+    else:  # each worker process builds its own app from the path
+        os.environ[PATH_VARIABLE] = str(path)
+        uvicorn.run("derive.web.app:app_from_environment", factory=True, workers=workers, host=host, port=port,
+                    log_level="warning")

@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 
 from .answer_key import answer_key
 from .errors import DeriveError, ProblemError
+from .limits import MAX_VARIANTS
 from .randomise import make_variants, numbers
 from .sheet import derivation_body, environment, escape, final_answers_body, worked_body, worksheet_body
 from .spec import Problem, Student
@@ -51,6 +52,8 @@ def variant_numbers(count: int | None, roster: Sequence[Student] = ()) -> list[i
     variants when both are given)."""
     if count is not None and count < 1:
         raise DeriveError(f"--variants: need at least 1 variant, got {count}")
+    if count is not None and count > MAX_VARIANTS:
+        raise DeriveError(f"--variants: {count:,} variants, more than the limit of {MAX_VARIANTS:,} (limits.MAX_VARIANTS)")
     if roster:
         return [i % count + 1 if count else i + 1 for i in range(len(roster))]
     if count is None:

@@ -22,11 +22,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 
 from .mistakes import mistake_variants
-from .quantities import AskedQuantity, QuantityName, StudentAnswers, asked_quantities, parents
+from .quantities import AskedQuantity, QuantityName, StudentAnswers, asked_quantities, expected_values, parents
 from .recompute import HONEST, recompute
+from .rounding import matches, round_value, tolerance  # noqa: F401 (tolerance: part of marking's API)
 from .spec import Answers, Problem
 from .verify import VerifiedSolution, require_verified
 
@@ -73,60 +73,33 @@ class Marking:
         return sum(m.status == status for m in self.marks)
 
 
-def tolerance(answers: Answers, expected: float) -> float:
-    """How far an answer may be from ``expected`` and still be right, by the sheet's rule."""
-    slack = 1 + 1e-9  # a value rounded exactly half-way is right either way
-    if answers.relative_tolerance is not None:
-        return answers.relative_tolerance * abs(expected) * slack + 1e-12
-    if answers.significant_figures is not None:
-        if abs(expected) < 1e-12:
-            return 1e-9
-        last_figure = math.floor(math.log10(abs(expected))) - answers.significant_figures + 1
-        return 0.5 * 10.0**last_figure * slack + 1e-12
-    return 0.5 * 10.0 ** (-answers.decimals) * slack + 1e-12
+def accepted_values(verified: VerifiedSolution) -> dict[QuantityName, tuple[float, ...]]:
+    """For each asked quantity, the values ``derive check`` accepts it around (each with the rule's
+    tolerance) from a student who writes every answer rounded as the sheet asks and carries the
+    rounded values forward: the exact value first, then what follows from such a student's own
+    rounded earlier answers (f' from z or from a; unwritten values exact or rounded). An exam
+    that cannot see a student's earlier answers (Moodle) accepts exactly these."""
+    problem = require_verified(verified).problem
+    asked = [item.name for item in asked_quantities(problem)]
+    expected = expected_values(verified)
+    centres: dict[QuantityName, list[float]] = {name: [expected[name]] for name in asked}
+    for chain_method in (method for method in HONEST if method.round_unwritten):
+        chain = recompute(problem, chain_method, {})  # every value rounded before it is used
+        student = {name: float(round_value(problem.answers, chain[name])) for name in asked}
+        for method in HONEST:
+            run = recompute(problem, method, student)
+            for name in asked:
+                centres[name].append(run[name])
+    return {name: _distinct(values) for name, values in centres.items()}
 
 
-def matches(answers: Answers, value: float, target: float) -> bool:
-    """Whether ``value`` is right for ``target`` under the sheet's rule (NaN never matches)."""
-    return math.isfinite(target) and abs(value - target) <= tolerance(answers, target)
-
-
-def rule_description(answers: Answers) -> str:
-    if answers.significant_figures is not None:
-        return f"{answers.significant_figures} significant figures"
-    if answers.relative_tolerance is not None:
-        return f"relative tolerance {answers.relative_tolerance:g}"
-    return f"{answers.decimals} decimals"
-
-
-def expected_values(verified: VerifiedSolution) -> dict[QuantityName, float]:
-    """The verified values of the first step, by quantity name."""
-    step = require_verified(verified).solution.steps[0]
-    values: dict[QuantityName, float] = {}
-    for layer in step.layers:
-        arrays = {"z": layer.z, "a": layer.a, "delta": layer.delta}
-        for kind, array in arrays.items():
-            if array is not None:
-                for (row, j), value in _entries(array):
-                    values[QuantityName(kind, layer.layer, (j,), row)] = value
-        for kind, array in (("dW", layer.grad_W), ("W", layer.W)):
-            if layer.delta is not None:
-                for index, value in _entries(array):
-                    values[QuantityName(kind, layer.layer, index)] = value
-        for kind, array in (("db", layer.grad_b), ("b", layer.b)):
-            if layer.delta is not None:
-                for (j,), value in _entries(array):
-                    values[QuantityName(kind, layer.layer, (j,))] = value
-    per_example = [q.value for q in step.worked if q.name.kind == "L"]
-    values.update({QuantityName("L", 0, (), row): value for row, value in enumerate(per_example)})
-    values[QuantityName("J")] = step.loss
-    if step.loss_after is not None:
-        values[QuantityName("L_after")] = step.loss_after
-    return values
-
-
-def _entries(array):
-    return [(index, float(array[index])) for index in np.ndindex(np.shape(array))]
+def _distinct(values: list[float]) -> tuple[float, ...]:
+    """``values`` in order without repeats (equal up to float error), finite ones only."""
+    kept: list[float] = []
+    for value in values:
+        if math.isfinite(value) and not any(abs(value - k) <= 1e-12 * max(1.0, abs(k)) for k in kept):
+            kept.append(value)
+    return tuple(kept)
 
 
 def given_numbers(problem: Problem) -> dict[str, float]:
@@ -163,6 +136,13 @@ def mark(verified: VerifiedSolution, answers: StudentAnswers) -> Marking:
     return Marking(problem.title, problem.source, answers.source, problem.answers, marks, problem.training.steps)
 
 
+def _onwards_at_full_precision(problem: Problem, chain: dict, given: dict) -> list[dict]:
+    """Honest recomputations with a mistake's own ``chain`` at full precision in place of the
+    student's written values: what a student who made the mistake and kept full precision writes."""
+    unrounded = {name: chain[name] for name in given if name in chain}
+    return [recompute(problem, method, unrounded) for method in HONEST if not method.round_unwritten]
+
+
 class _Marker:
     """Marks quantities in order, remembering each one's outcome for those downstream."""
 
@@ -174,6 +154,7 @@ class _Marker:
             (mistake, recompute(problem, method, given), recompute(problem, method, {}))
             for mistake, method in mistake_variants(problem)
         ]
+        self.full_chains: list | None = None  # computed when first needed
         self.right: set[QuantityName] = set()
         self.order: dict[str, tuple[int, int]] | None = None  # computed when first needed
         self.stock: dict[QuantityName, tuple[str, ...]] = {}  # wrong value -> degenerate values it rests on
@@ -192,10 +173,20 @@ class _Marker:
         if self.matches(value, expected):
             self.right.add(name)
             return Mark(**base, status="correct", credit=1.0, reason="")
-        if any(self.matches(value, run[name]) for run in self.honest):
+        if any(self.matches(value, run[name]) for run in self.honest) or self.follows_at_full_precision(name, value):
             return self.follow_through(name, value, base)
         self.note_stock(name, value)
         return self.diagnose(name, value, base)
+
+    def follows_at_full_precision(self, name: QuantityName, value: float) -> bool:
+        """Whether ``value`` follows honestly from the student's earlier values taken at full
+        precision: the chain of a mistake made earlier, which the student's written (rounded)
+        earlier answers agree with."""
+        if self.full_chains is None:
+            self.full_chains = [(whole, _onwards_at_full_precision(self.problem, whole, self.given))
+                                for _, _, whole in self.mutated]
+        return any(self.matches(value, run[name]) and self.consistent(name, whole)
+                   for whole, runs in self.full_chains for run in runs)
 
     def sources(self, name: QuantityName) -> tuple[QuantityName, ...]:
         """The student's answers that ``name`` is computed from, looking through unanswered ones."""

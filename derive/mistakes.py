@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .recompute import Method
-from .registry import ACTIVATIONS
+from .recompute import BiasTimesInput, BiasUpdate, FPrime, Method, NextWeights, ShiftedWeights
+from .registry import ACTIVATIONS, LOSSES
 from .spec import Problem
 
 
@@ -32,52 +32,47 @@ def _always(*methods: Method) -> Callable[[Problem], tuple[Method, ...]]:
 
 def _other_squared_error(problem: Problem) -> tuple[Method, ...]:
     """Keras mse where 1/2 sum was meant (factor 2/n), or the other way round, or no 1/2 at all."""
-    loss = problem.network.loss
-    if loss == "half_mse":
-        return (Method(loss="mse"), Method(loss="sum_squares"))
-    if loss == "mse":
-        return (Method(loss="half_mse"), Method(loss="sum_squares"))
-    return ()
+    return tuple(Method(loss=other) for other in LOSSES[problem.network.loss].confused_with)
 
 
 def _other_reduction(problem: Problem) -> tuple[Method, ...]:
     """Summed over the batch instead of averaged; averaged over outputs instead of summed (or back)."""
-    averaged_outputs = problem.network.loss == "mse"
+    averaged_outputs = LOSSES[problem.network.loss].output_mean
     return (Method(batch_sum=True), Method(output_mean=not averaged_outputs))
 
 
 def _wrong_hidden_weight(problem: Problem) -> tuple[Method, ...]:
     """W^(l+1) instead of its transpose; for a non-square W, another neuron's weights."""
     widest = max(problem.network.layers[1:-1], default=1)
-    return (Method(hidden_weights="transposed"),) + tuple(
-        Method(hidden_weights=f"shifted:{s}") for s in range(1, widest)
+    return (Method(hidden_weights=NextWeights.TRANSPOSED),) + tuple(
+        Method(hidden_weights=ShiftedWeights(s)) for s in range(1, widest)
     )
 
 
 def _bias_times_input(problem: Problem) -> tuple[Method, ...]:
-    return tuple(Method(bias=f"input:{k}") for k in range(max(problem.network.layers[:-1])))
+    return tuple(Method(bias=BiasTimesInput(k)) for k in range(max(problem.network.layers[:-1])))
 
 
 def _relu_kink(problem: Problem) -> tuple[Method, ...]:
     kinked = any(ACTIVATIONS[name].kink is not None for name in problem.network.activations)
-    return (Method(fprime="kink_one"),) if kinked else ()
+    return (Method(fprime=FPrime.KINK_ONE),) if kinked else ()
 
 
 MISTAKES: dict[str, Mistake] = {
     m.id: m
     for m in [
         Mistake("derivative_forgotten", "the derivative of the activation f'(z) was left out",
-                _always(Method(fprime="one"))),
+                _always(Method(fprime=FPrime.FORGOTTEN))),
         Mistake("derivative_at_a", "f' was evaluated at a instead of z (e.g. sigma(a)(1 - sigma(a)) "
                 "instead of sigma(z)(1 - sigma(z)) = a(1 - a), or tanh' applied twice)",
-                _always(Method(fprime="at_a"))),
+                _always(Method(fprime=FPrime.AT_A))),
         Mistake("update_sign_flipped", "the update went uphill: w + eta dJ/dw instead of w - eta dJ/dw",
                 _always(Method(update_sign=1.0))),
         Mistake("squared_error_form", "the wrong squared error: 1/2 sum (y - a)^2 and Keras' mse "
                 "(mean over outputs, no 1/2) differ by a factor 2/n", _other_squared_error),
         Mistake("updated_weights_in_delta", "the hidden delta used the already-updated weights of the "
-                "next layer instead of the old ones", _always(Method(hidden_weights="updated"))),
-        Mistake("bias_not_updated", "the bias was not updated (b' = b)", _always(Method(bias="fixed"))),
+                "next layer instead of the old ones", _always(Method(hidden_weights=NextWeights.UPDATED))),
+        Mistake("bias_not_updated", "the bias was not updated (b' = b)", _always(Method(bias=BiasUpdate.FIXED))),
         Mistake("bias_times_input", "the bias gradient was multiplied by an input, as for a weight "
                 "(the bias's input is the constant 1)", _bias_times_input),
         Mistake("wrong_weight_in_delta", "the wrong weight in the hidden delta: W used instead of W^T "

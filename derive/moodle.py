@@ -2,9 +2,11 @@
 
 All questions go into one category, so a Moodle quiz can draw a random variant per student. Each
 question shows the variant's numbers (MathJax TeX between \\( and \\)) and asks every asked
-quantity of the first step in one NUMERICAL embedded answer, ``{1:NUMERICAL:=value:tolerance#...}``,
-whose tolerance is what the sheet's rounding rule allows: half a unit in the last decimal, plus
-a hair for float error. :func:`cloze_fields` lists the fields in the order they appear.
+quantity of the first step (:func:`derive.quantities.asked_quantities`, in its order) in one
+NUMERICAL embedded answer that accepts what ``derive check`` accepts: the rounded value a student
+writes (first, so Moodle shows it as the correct answer), the exact value, and the values that
+follow from a student's own rounded earlier answers (:func:`derive.marking.accepted_values`),
+each with the rule's tolerance (:func:`derive.rounding.moodle_tolerance`).
 """
 
 from __future__ import annotations
@@ -19,68 +21,59 @@ import numpy as np
 
 from .printing import number, pmatrix
 from .registry import ACTIVATIONS, LOSSES
-from .spec import SECTION_TITLES
+from .marking import accepted_values
+from .quantities import asked_quantities, expected_values
+from .rounding import moodle_tolerance, phrase, shown
+from .sections import TITLES
+from .spec import Answers
 from .verify import VerifiedSolution, require_verified
 
-HAIR_DIGITS = 6  # the tolerance gets 10^-(d + 6) extra, for float error in value and answer
-_CLOZE_SPECIAL = "\\}#~/\"{"
+#: What each character of feedback text becomes in a cloze field. Moodle's parser
+#: (qtype_multianswer_extract_question) ends the feedback at an unescaped ``~`` or ``}``, decodes
+#: HTML entities once, then removes the backslash before ``}`` and ``#`` only: so ``}`` and ``#``
+#: take a backslash, ``~`` and ``\`` become entities, and ``&`` ``<`` ``>`` are entity-escaped twice
+#: (once for the parser's decoding, once for the HTML that shows them).
+_CLOZE_ESCAPES = {"}": "\\}", "#": "\\#", "~": "&#126;", "\\": "&#92;"}
 
 
 @dataclass(frozen=True)
 class Field:
-    """One embedded answer: what is asked (TeX), the group it belongs to, the verified value."""
+    """One embedded answer: the section it belongs to, what is asked (inline TeX), the verified
+    value, the values it accepts (each with the rule's tolerance; the verified value first) and
+    the rounded value a student writes."""
 
     group: str
     label: str
     value: float
-
-
-def tolerance(decimals: int) -> str:
-    """How far a correctly rounded answer can be from the exact value: 0.5 * 10^-d, plus a hair
-    (e.g. 0.0000500001 for 4 decimals), as written in the cloze field."""
-    return f"{0.5 * 10.0 ** -decimals + 10.0 ** -(decimals + HAIR_DIGITS):.{decimals + HAIR_DIGITS}f}"
+    accepted: tuple[float, ...] = ()
+    shown: str = ""
 
 
 def cloze_fields(verified: VerifiedSolution) -> list[Field]:
-    """The asked quantities of the first step, in order: per layer z then a (per example), the
-    loss J, the output then hidden deltas, per layer the gradients (W then b), per layer the
-    updated W then b, the loss after the update."""
+    """One field per asked quantity of the first step (quantities.asked_quantities, in its
+    order), accepting what ``derive check`` accepts from a student who rounds as the sheet asks
+    and carries the rounded values forward (marking.accepted_values)."""
     verified = require_verified(verified)
-    problem = verified.problem
-    step = verified.solution.steps[0]
-    asked = set(problem.answers.asked) if problem.training.steps > 0 else set(problem.answers.asked) & {"forward", "loss"}
-    bias = problem.network.bias
-    several = len(step.batch) > 1
-    ex = lambda r: rf"\ \text{{(example {step.batch[r] + 1})}}" if several else ""  # noqa: E731
-    fields: list[Field] = []
-    if "forward" in asked:
-        for layer in step.layers:
-            for r in range(len(step.batch)):
-                for name, values in (("z", layer.z), ("a", layer.a)):
-                    fields += [Field("forward", rf"{name}^{{({layer.layer})}}_{{{j + 1}}}{ex(r)}", values[r, j])
-                               for j in range(values.shape[1])]
-    if "loss" in asked:
-        fields.append(Field("loss", "J", step.loss))
-    for group, layers in (("output_delta", step.layers[-1:]), ("hidden_delta", step.layers[-2::-1])):
-        if group in asked:
-            for layer in layers:
-                fields += [Field(group, rf"\delta^{{({layer.layer})}}_{{{j + 1}}}{ex(r)}", layer.delta[r, j])
-                           for r in range(len(step.batch)) for j in range(layer.delta.shape[1])]
-    for group, prime, W, b in (("gradients", False, "grad_W", "grad_b"), ("updates", True, "W", "b")):
-        if group not in asked:
-            continue
-        for layer in step.layers:
-            l = layer.layer
-            w_name = rf"w'^{{({l})}}" if prime else rf"\partial J/\partial w^{{({l})}}"
-            b_name = rf"b'^{{({l})}}" if prime else rf"\partial J/\partial b^{{({l})}}"
-            matrix = getattr(layer, W)
-            fields += [Field(group, rf"{w_name}_{{{j + 1}{k + 1}}}", matrix[j, k])
-                       for j in range(matrix.shape[0]) for k in range(matrix.shape[1])]
-            if bias:
-                fields += [Field(group, rf"{b_name}_{{{j + 1}}}", getattr(layer, b)[j]) for j in range(matrix.shape[0])]
-    if "loss_after" in asked and step.loss_after is not None:
-        fields.append(Field("loss_after", "J'", step.loss_after))
-    return [Field(f.group, f.label, float(f.value)) for f in fields]
+    rule = verified.problem.answers
+    accepted = accepted_values(verified)
+    expected = expected_values(verified)
+    return [Field(item.section, item.latex, expected[item.name], accepted[item.name],
+                  shown(rule, expected[item.name]))
+            for item in asked_quantities(verified.problem)]
+
+
+def cloze(field: Field, rule: Answers) -> str:
+    """The embedded NUMERICAL answer of ``field``: first the rounded value a student writes (what
+    Moodle shows as the correct answer), then every accepted value with the rule's tolerance."""
+    feedback = _cloze_escape(f"answer {field.shown}")
+    answers = [f"={field.shown}:0#{feedback}"]
+    answers += [f"={_decimal(value)}:{moodle_tolerance(rule, value)}#{feedback}" for value in field.accepted]
+    return "{1:NUMERICAL:" + "~".join(answers) + "}"
+
+
+def _decimal(value: float) -> str:
+    """``value`` exactly as its shortest round-trip decimal, positional (Moodle's number syntax)."""
+    return np.format_float_positional(value, trim="-")
 
 
 def quiz_xml(variants: Sequence[tuple[int, VerifiedSolution]], category: str) -> str:
@@ -107,7 +100,8 @@ REQUIRED = {
     "category": ("category/text",),
     "cloze": ("name/text", "questiontext/text", "generalfeedback/text", "penalty", "hidden"),
 }
-CLOZE_FIELD = re.compile(r"\{1:NUMERICAL:=(-?[0-9.]+):([0-9.]+)#[^{}]*\}")
+_ALTERNATIVE = r"=-?[0-9.]+:[0-9.]+#(?:[^{}~\\]|\\[}#])*"
+CLOZE_FIELD = re.compile(rf"\{{1:NUMERICAL:{_ALTERNATIVE}(?:~{_ALTERNATIVE})*\}}")
 
 
 def check_quiz(xml: str, fields_per_question: Sequence[int]) -> None:
@@ -163,7 +157,6 @@ def question_html(verified: VerifiedSolution) -> str:
     problem = verified.problem
     net = problem.network
     d = problem.answers.decimals
-    tol = tolerance(d)
     parts = [f"<p>{html.escape(problem.instructions)}</p>" if problem.instructions else ""]
     layers = ", ".join(f"layer {l}: {html.escape(ACTIVATIONS[a].description)}" for l, a in enumerate(net.activations, 1))
     parts.append(f"<p>Network {'-'.join(map(str, net.layers))} ({layers}); loss per example "
@@ -177,18 +170,18 @@ def question_html(verified: VerifiedSolution) -> str:
     parts.append(rf"<p>Learning rate \(\eta = {number(training.learning_rate, d, False)}\)"
                  + (rf", L2 penalty \(\lambda = {number(training.l2, d, False)}\)" if training.l2 else "")
                  + ("; one full-batch step" if training.batch_size is None else f"; batches of {training.batch_size}")
-                 + f". Give every answer to {d} decimals (the first step only).</p>")
+                 + f". Give every answer {html.escape(phrase(problem.answers))} (the first step only), with a "
+                 "decimal point: 0.5, not 0,5 (Moodle reads a comma as a thousands separator).</p>")
     groups: dict[str, list[str]] = {}
     for field in cloze_fields(verified):
-        value = np.format_float_positional(field.value, trim="-")
-        feedback = _cloze_escape(f"answer {number(field.value, d, False)}")
         groups.setdefault(field.group, []).append(
-            rf"<tr><td>\({field.label}\)</td><td>{{1:NUMERICAL:={value}:{tol}#{feedback}}}</td></tr>")
+            rf"<tr><td>\({field.label}\)</td><td>{cloze(field, problem.answers)}</td></tr>")
     for group, rows in groups.items():
-        parts.append(f"<h5>{SECTION_TITLES[group]}</h5>\n<table>" + "".join(rows) + "</table>")
+        parts.append(f"<h5>{TITLES[group]}</h5>\n<table>" + "".join(rows) + "</table>")
     return "\n".join(p for p in parts if p)
 
 
 def _cloze_escape(text: str) -> str:
-    """Feedback text with the characters the cloze syntax reserves escaped."""
-    return "".join("\\" + c if c in _CLOZE_SPECIAL else c for c in text)
+    """Plain text as cloze feedback that Moodle's parser turns back into HTML showing ``text``."""
+    twice = html.escape(html.escape(text, quote=False), quote=False)
+    return "".join(_CLOZE_ESCAPES.get(c, c) for c in twice)

@@ -9,16 +9,18 @@ and reports the lines of the LaTeX log that say what went wrong.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
-from .files import write_atomically
+from .files import provenance, with_provenance, write_run
 from .errors import DeriveError
 from .sheet import Compared, answers_tex, worksheet_tex
 from .verify import VerifiedSolution, require_verified
@@ -28,6 +30,13 @@ LOG_LINES_AFTER_ERROR = 4
 # Fixed dates in the PDF (with \pdfinfoomitdate and \pdftrailerid{} in the preamble) so the same
 # input gives the same bytes; paranoid file access so a document cannot read or write outside.
 _ENV = {"SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1", "openout_any": "p", "openin_any": "p"}
+
+
+# The TeX processes running now, so that an interrupted run (Ctrl-C, SIGTERM) can stop them and
+# its threads can remove their temporary folders before the process exits.
+_RUNNING: set[subprocess.Popen] = set()
+_RUNNING_LOCK = threading.Lock()
+_STOPPING = threading.Event()
 
 
 class LatexError(DeriveError):
@@ -72,32 +81,72 @@ class Engine:
         raise NoTexEngineError()
 
 
-def build_sheet(verified: VerifiedSolution, out_dir: Path, tex_only: bool = False, compared: Compared = ()) -> list[Path]:
+def build_sheet(verified: VerifiedSolution, out_dir: Path, tex_only: bool = False, compared: Compared = (),
+                force: bool = False) -> list[Path]:
     """Write worksheet.tex and answers.tex into ``out_dir`` and, unless ``tex_only``, their PDFs.
 
-    Returns the paths written. Raises :class:`NoTexEngineError` before writing anything when a
-    PDF is wanted and no engine is installed, and :class:`LatexError` when a document fails.
+    Returns the paths written; the folder then holds exactly these of derive's files (see
+    :func:`derive.files.write_run`, which refuses to replace a file derive did not write unless
+    ``force``). Raises :class:`NoTexEngineError` before writing anything when a PDF is wanted and
+    no engine is installed, and :class:`LatexError` when a document fails (``out_dir`` then holds
+    the .tex files, and no earlier PDF of derive's that could pass for this run's).
     """
     verified = require_verified(verified)
-    sources = {"worksheet": worksheet_tex(verified), "answers": answers_tex(verified, compared)}
+    line = provenance(verified.problem.source, verified.problem.sha256)
+    sources = {name: with_provenance(f"{name}.tex", tex, line)
+               for name, tex in (("worksheet", worksheet_tex(verified)), ("answers", answers_tex(verified, compared)))}
     engine = None if tex_only else Engine.find()
-    out_dir = Path(out_dir)
-    written = []
-    for name, tex in sources.items():
-        written.append(write_atomically(out_dir / f"{name}.tex", tex.encode("utf-8")))
-    if engine is None:
-        return written
-    pdfs = [out_dir / f"{name}.pdf" for name in sources]
+    files: dict[str, str | bytes] = {f"{name}.tex": tex for name, tex in sources.items()}
+    if engine is not None:
+        try:
+            with _pool(len(sources)) as pool:
+                compiled = list(pool.map(lambda item: compile_pdf(item[1], item[0], engine), sources.items()))
+        except BaseException:
+            # This run's .tex files (to look at what failed) and none of derive's earlier PDFs.
+            with contextlib.suppress(DeriveError):
+                write_run(Path(out_dir), files, force=force)
+            raise
+        files.update({f"{name}.pdf": content for name, content in zip(sources, compiled)})
+    return write_run(Path(out_dir), files, force=force)
+
+
+def _run(command: list[str], cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``subprocess.run`` that registers the process so :func:`_pool` can stop it."""
+    with _RUNNING_LOCK:
+        if _STOPPING.is_set():
+            raise DeriveError("stopped: the run was interrupted")
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE)
+        _RUNNING.add(process)
     try:
-        with ThreadPoolExecutor(max_workers=len(sources)) as pool:
-            compiled = list(pool.map(lambda item: compile_pdf(item[1], item[0], engine), sources.items()))
+        stdout, stderr = process.communicate(timeout=TIMEOUT_SECONDS)
     except BaseException:
-        for pdf in pdfs:  # a PDF from an earlier run must not pass for this one
-            pdf.unlink(missing_ok=True)
+        process.kill()
+        process.wait()
         raise
-    for pdf, content in zip(pdfs, compiled):
-        written.append(write_atomically(pdf, content))
-    return written
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(process)
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+@contextlib.contextmanager
+def _pool(workers: int) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool that, when the main thread is interrupted, cancels the queued jobs and kills
+    the running TeX processes, then waits for the threads to remove their temporary folders."""
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        with _RUNNING_LOCK:
+            _STOPPING.set()
+            for process in _RUNNING:
+                process.kill()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        _STOPPING.clear()
 
 
 def compile_pdf(tex: str, name: str = "document", engine: Engine | None = None) -> bytes:
@@ -109,8 +158,7 @@ def compile_pdf(tex: str, name: str = "document", engine: Engine | None = None) 
         env = {**os.environ, **_ENV}
         for _ in range(engine.passes):
             try:
-                result = subprocess.run([*engine.command, f"{name}.tex"], cwd=work, env=env, stdin=subprocess.DEVNULL,
-                                        capture_output=True, timeout=TIMEOUT_SECONDS)
+                result = _run([*engine.command, f"{name}.tex"], cwd=work, env=env)
             except subprocess.TimeoutExpired:
                 raise LatexError(f"{name}.tex", f"(no result after {TIMEOUT_SECONDS} s)") from None
             if result.returncode != 0:
@@ -152,7 +200,7 @@ def compile_joined(parts: dict[str, list[str]], engine: Engine, workers: int | N
 
     # The longest parts first, so that no core waits for one long part at the end.
     order = sorted(range(len(jobs)), key=lambda j: -len(jobs[j][2]))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with _pool(workers) as pool:
         compiled = dict(zip(order, pool.map(run, [jobs[j] for j in order])))
     result = {}
     for name in parts:
@@ -169,8 +217,10 @@ def join_pdfs(pdfs: list[bytes]) -> bytes:
         for i, content in enumerate(pdfs):
             names.append(str(work / f"part{i:04d}.pdf"))
             Path(names[-1]).write_bytes(content)
-        result = subprocess.run(["pdfunite", *names, str(work / "joined.pdf")], capture_output=True,
-                                stdin=subprocess.DEVNULL, timeout=TIMEOUT_SECONDS)
+        try:
+            result = _run(["pdfunite", *names, str(work / "joined.pdf")])
+        except subprocess.TimeoutExpired:
+            raise DeriveError(f"pdfunite could not join the PDF parts in {TIMEOUT_SECONDS} s") from None
         if result.returncode != 0:
             raise DeriveError(f"pdfunite could not join the PDF parts: {result.stderr.decode(errors='replace').strip()}")
         return (work / "joined.pdf").read_bytes()

@@ -1,47 +1,45 @@
-"""Student-facing quantity names: what a sheet asks for, spelled so a student can type it.
+"""Student-facing quantities: what a sheet asks for, in one list, named by the notation.
 
-Pure naming, no numbers and no files. A :class:`QuantityName` identifies one number of the
-first SGD step (layer and neurons from 1 in labels, from 0 inside); :func:`asked_quantities`
-lists a problem's asked quantities in the order a student computes them, each with its label
-(``z1_2``, ``a1_2``, ``L``, ``delta2_1``, ``dW2_11``, ``db1_2``, ``new_W2_11``, ``L_after``;
-``[i]`` names example i of a batch) and the other spellings accepted for it (``W2_11'``,
-``dW2_1_1``). :func:`answers_template` is the blank answers file ``derive check --template``
-writes; :func:`parents` says which quantities a student computes each one from;
-:class:`StudentAnswers` holds a loaded answers file.
+Pure naming, no files. A :class:`~derive.notation.QuantityName` identifies one number of the
+first SGD step (layer and neurons from 1 in labels, from 0 inside); :func:`asked_quantities` is
+THE list of a problem's asked quantities, in the order a student computes them, each named by
+:mod:`derive.notation` (its answers-file label ``z1_2``, ``delta2_1[3]``, ``new_W2_11``, the
+other spellings accepted for it, its inline LaTeX and its meaning in words). The answers
+template, the marking, the Moodle quiz and key.json all list exactly these.
+:func:`expected_values` gives their verified values; :func:`answers_template` is the blank
+answers file ``derive check --template`` writes; :func:`parents` says which quantities a student
+computes each one from; :class:`StudentAnswers` holds a loaded answers file.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .registry import ACTIVATIONS
-from .spec import SECTION_TITLES, Problem
+import numpy as np
 
+from .notation import NIELSEN, Notation, QuantityName
+from .registry import ACTIVATIONS, LOSSES
+from .rounding import phrase
+from .sections import QUANTITY_SECTIONS, TITLES, asked_sections
+from .spec import Problem
+from .verify import VerifiedSolution, require_verified
 
-@dataclass(frozen=True, order=True)
-class QuantityName:
-    """One number of the first step: ``layer`` from 1 (0 for losses), ``index`` and ``example``
-    from 0 (``example`` is the row within the step's batch, None when not per example).
-
-    Kind ``W``/``b`` is the parameter *after* the update; ``L_after`` is the loss after it.
-    """
-
-    kind: str
-    layer: int = 0
-    index: tuple[int, ...] = ()
-    example: int | None = None
+__all__ = ["AskedQuantity", "QuantityName", "StudentAnswers", "all_quantities", "answers_template",
+           "asked_quantities", "example_losses", "expected_values", "first_batch", "has_cost", "parents"]
 
 
 @dataclass(frozen=True)
 class AskedQuantity:
-    """One asked quantity: its name, the label a student types, other accepted spellings,
-    the sheet section it belongs to (a ``spec.QUANTITIES`` entry) and what it means."""
+    """One asked quantity: its name, the label a student types, other accepted spellings, the
+    sheet section it belongs to (a ``sections.SECTIONS`` key), what it means, and its inline
+    LaTeX (a table cell's or a quiz's label)."""
 
     name: QuantityName
     label: str
     aliases: tuple[str, ...]
     section: str
     meaning: str
+    latex: str = ""
 
 
 def first_batch(problem: Problem) -> tuple[int, ...]:
@@ -63,156 +61,89 @@ QUANTITY_KINDS_HELP = (
 )
 
 
-def asked_quantities(problem: Problem) -> tuple[AskedQuantity, ...]:
+def asked_quantities(problem: Problem, notation: Notation = NIELSEN) -> tuple[AskedQuantity, ...]:
     """Every asked quantity of the first step, in the order a student computes them."""
-    return _quantities(problem, set(problem.answers.asked))
+    return _quantities(problem, problem.answers.asked, notation)
 
 
-def all_quantities(problem: Problem) -> tuple[AskedQuantity, ...]:
+def all_quantities(problem: Problem, notation: Notation = NIELSEN) -> tuple[AskedQuantity, ...]:
     """Every quantity a sheet for this problem could ask (asked or not)."""
-    return _quantities(problem, {section for section, _ in _SECTIONS})
+    return _quantities(problem, QUANTITY_SECTIONS, notation)
 
 
-def _quantities(problem: Problem, asked: set[str]) -> tuple[AskedQuantity, ...]:
-    if problem.training.steps == 0:
-        asked &= {"forward", "loss"}
+def _quantities(problem: Problem, asked, notation: Notation) -> tuple[AskedQuantity, ...]:
     batch = first_batch(problem)
-    naming = _Naming(problem, batch)
-    out: list[AskedQuantity] = []
-    for section, make in _SECTIONS:
-        if section in asked:
-            out += make(naming)
+    wide, cost = max(problem.network.layers) > 9, has_cost(problem)
+    depth, l2 = problem.network.depth, problem.training.l2 > 0
+    out = []
+    for section in asked_sections(asked, problem.training.steps):
+        for q in _NAMES[section](problem, len(batch)):
+            example = None if q.example is None or len(batch) == 1 else batch[q.example] + 1
+            out.append(AskedQuantity(
+                q, notation.label(q, example, wide, cost), notation.aliases(q, example, wide, cost), section,
+                notation.words(q, example, depth, l2, cost), notation.latex(q, example, inline=True, wide=wide)))
     return tuple(out)
 
 
-class _Naming:
-    """Builds the labels of one problem (example suffixes only for a batch of several)."""
-
-    def __init__(self, problem: Problem, batch: tuple[int, ...]) -> None:
-        self.problem = problem
-        self.batch = batch
-        self.depth = problem.network.depth
-        self.sizes = problem.network.layers
-        self.wide = max(self.sizes) > 9
-
-    def suffix(self, row: int) -> str:
-        return "" if len(self.batch) == 1 else f"[{self.batch[row] + 1}]"
-
-    def of_example(self, row: int) -> str:
-        return "" if len(self.batch) == 1 else f" for example {self.batch[row] + 1}"
-
-    def pair(self, j: int, k: int) -> tuple[str, str]:
-        """The neuron pair as typed: '12' (or '1_2' when a layer has 10 or more neurons)."""
-        joined, separated = f"{j + 1}{k + 1}", f"{j + 1}_{k + 1}"
-        return (separated, joined) if self.wide else (joined, separated)
-
-    def item(self, section, kind, layer, index, example, label, aliases, meaning) -> AskedQuantity:
-        return AskedQuantity(QuantityName(kind, layer, index, example), label, tuple(aliases), section, meaning)
-
-    def per_neuron(self, section: str, kind: str, layers, meaning: str) -> list[AskedQuantity]:
-        out = []
-        for row in range(len(self.batch)):
-            for l in layers:
-                for j in range(self.sizes[l]):
-                    label = f"{kind}{l}_{j + 1}{self.suffix(row)}"
-                    text = meaning.format(l=l, j=j + 1) + self.of_example(row)
-                    out.append(self.item(section, kind, l, (j,), row, label, (), text))
-        return out
+def _per_neuron(problem: Problem, rows: int, kinds, layers) -> list[QuantityName]:
+    sizes = problem.network.layers
+    return [QuantityName(kind, l, (j,), row) for row in range(rows) for l in layers
+            for kind in kinds for j in range(sizes[l])]
 
 
-def _forward(n: _Naming) -> list[AskedQuantity]:
-    out = []
-    for row in range(len(n.batch)):
-        for l in range(1, n.depth + 1):
-            for kind, meaning in (("z", "pre-activation z of layer {l}, neuron {j}"),
-                                  ("a", "activation a = f(z) of layer {l}, neuron {j}")):
-                for j in range(n.sizes[l]):
-                    text = meaning.format(l=l, j=j + 1) + n.of_example(row)
-                    out.append(n.item("forward", kind, l, (j,), row, f"{kind}{l}_{j + 1}{n.suffix(row)}", (), text))
+def _per_parameter(problem: Problem, weight: str, bias: str) -> list[QuantityName]:
+    sizes, out = problem.network.layers, []
+    for l in range(1, problem.network.depth + 1):
+        for j in range(sizes[l]):
+            out += [QuantityName(weight, l, (j, k)) for k in range(sizes[l - 1])]
+            out += [QuantityName(bias, l, (j,))] if problem.network.bias else []
     return out
 
 
-def _loss(n: _Naming) -> list[AskedQuantity]:
-    out = [
-        n.item("loss", "L", 0, (), row, f"L{n.suffix(row)}", (), "loss L" + n.of_example(row))
-        for row in range(len(n.batch))
-    ]
-    if has_cost(n.problem):
-        meaning = "cost J: mean of the examples' losses" + (" plus the L2 term" if n.problem.training.l2 else "")
-        out.append(n.item("loss", "J", 0, (), None, "J", (), meaning))
-    return out
+#: The quantities of each section, in the order a student computes them.
+_NAMES = {
+    "forward": lambda p, rows: _per_neuron(p, rows, ("z", "a"), range(1, p.network.depth + 1)),
+    "loss": lambda p, rows: [QuantityName("L", 0, (), row) for row in range(rows)]
+    + ([QuantityName("J")] if has_cost(p) else []),
+    "output_delta": lambda p, rows: _per_neuron(p, rows, ("delta",), (p.network.depth,)),
+    "hidden_delta": lambda p, rows: _per_neuron(p, rows, ("delta",), range(p.network.depth - 1, 0, -1)),
+    "gradients": lambda p, rows: _per_parameter(p, "dW", "db"),
+    "updates": lambda p, rows: _per_parameter(p, "W", "b"),
+    "loss_after": lambda p, rows: [QuantityName("L_after")],
+}
 
 
-def _output_delta(n: _Naming) -> list[AskedQuantity]:
-    return n.per_neuron("output_delta", "delta", (n.depth,), "delta = dL/dz of output layer {l}, neuron {j}")
+def example_losses(step) -> list[float]:
+    """The loss L of each example of a step's batch, as the worked (and verified) lines give it."""
+    return [q.value for q in step.worked if q.name.kind == "L"]
 
 
-def _hidden_delta(n: _Naming) -> list[AskedQuantity]:
-    return n.per_neuron("hidden_delta", "delta", range(n.depth - 1, 0, -1), "delta = dL/dz of hidden layer {l}, neuron {j}")
-
-
-def _per_parameter(n: _Naming, section: str, weight, bias) -> list[AskedQuantity]:
-    """One quantity per weight and bias: ``weight(l, j, k, label, other)`` and ``bias(l, j)``
-    give (kind, label, aliases, meaning); ``label``/``other`` spell the neuron pair."""
-    out = []
-    for l in range(1, n.depth + 1):
-        for j in range(n.sizes[l]):
-            for k in range(n.sizes[l - 1]):
-                kind, label, aliases, meaning = weight(l, j, k, *n.pair(j, k))
-                out.append(n.item(section, kind, l, (j, k), None, label, aliases, meaning))
-            if n.problem.network.bias:
-                kind, label, aliases, meaning = bias(l, j)
-                out.append(n.item(section, kind, l, (j,), None, label, aliases, meaning))
-    return out
-
-
-def _gradients(n: _Naming) -> list[AskedQuantity]:
-    return _per_parameter(
-        n, "gradients",
-        lambda l, j, k, label, other: ("dW", f"dW{l}_{label}", [f"dW{l}_{other}"],
-                                       f"gradient dJ/dw of layer {l}, neuron {j + 1}, input {k + 1}"),
-        lambda l, j: ("db", f"db{l}_{j + 1}", [], f"gradient dJ/db of layer {l}, neuron {j + 1}"),
-    )
-
-
-def _updates(n: _Naming) -> list[AskedQuantity]:
-    return _per_parameter(
-        n, "updates",
-        lambda l, j, k, label, other: ("W", f"new_W{l}_{label}", [f"new_W{l}_{other}", f"W{l}_{label}'", f"W{l}_{other}'"],
-                                       f"updated weight w' = w - eta dJ/dw of layer {l}, neuron {j + 1}, input {k + 1}"),
-        lambda l, j: ("b", f"new_b{l}_{j + 1}", [f"b{l}_{j + 1}'"],
-                      f"updated bias b' = b - eta dJ/db of layer {l}, neuron {j + 1}"),
-    )
-
-
-def _loss_after(n: _Naming) -> list[AskedQuantity]:
-    cost = has_cost(n.problem)
-    label, other = ("J_after", "L_after") if cost else ("L_after", "J_after")
-    meaning = f"{'cost J' if cost else 'loss L'} on the same example(s) after the update"
-    return [n.item("loss_after", "L_after", 0, (), None, label, [other], meaning)]
-
-
-_SECTIONS = (
-    ("forward", _forward),
-    ("loss", _loss),
-    ("output_delta", _output_delta),
-    ("hidden_delta", _hidden_delta),
-    ("gradients", _gradients),
-    ("updates", _updates),
-    ("loss_after", _loss_after),
-)
+def expected_values(verified: VerifiedSolution) -> dict[QuantityName, float]:
+    """The verified values of the first step, by quantity name."""
+    verified = require_verified(verified)
+    step = verified.solution.steps[0]
+    values: dict[QuantityName, float] = {}
+    for layer in step.layers:
+        named = [("z", layer.z, True), ("a", layer.a, True)]
+        if layer.delta is not None:
+            named += [("delta", layer.delta, True), ("dW", layer.grad_W, False), ("W", layer.W, False)]
+            named += [("db", layer.grad_b, False), ("b", layer.b, False)] if layer.grad_b is not None else []
+        for kind, array, per_example in named:
+            for position in np.ndindex(np.shape(array)):
+                example, index = (position[0], position[1:]) if per_example else (None, position)
+                values[QuantityName(kind, layer.layer, tuple(index), example)] = float(array[position])
+    losses = example_losses(step)
+    values.update({QuantityName("L", 0, (), row): value for row, value in enumerate(losses)})
+    values[QuantityName("J")] = step.loss
+    if step.loss_after is not None:
+        values[QuantityName("L_after")] = step.loss_after
+    return values
 
 
 def answers_template(problem: Problem) -> str:
     """A blank answers file (YAML) listing every asked quantity with a null value."""
     asked = asked_quantities(problem)
-    rule = problem.answers
-    if rule.significant_figures is not None:
-        rounding = f"to {rule.significant_figures} significant figures"
-    elif rule.relative_tolerance is not None:
-        rounding = f"within a relative {rule.relative_tolerance:g} of the exact value"
-    else:
-        rounding = f"rounded to {rule.decimals} decimals"
+    rounding = "rounded " + phrase(problem.answers)
     batch = first_batch(problem)
     lines = [
         f"# Answers for: {' '.join(problem.title.split())}",  # one comment line, whatever the title holds
@@ -235,7 +166,7 @@ def answers_template(problem: Problem) -> str:
     for item in asked:
         if item.section != section:
             section = item.section
-            lines += ["", f"# {SECTION_TITLES[section]}"]
+            lines += ["", f"# {TITLES[section]}"]
         lines.append(f"{item.label}: null".ljust(24) + f"# {item.meaning}")
     return "\n".join(lines) + "\n"
 

@@ -22,7 +22,8 @@ import numpy as np
 
 from . import reference
 from .errors import ProblemError
-from .loader import grid_values, target_error
+from .grid import grid_values
+from .problem_checks import target_error
 from .printing import number
 from .registry import ACTIVATIONS, LOSSES
 from .spec import Constraints, Draw, Problem
@@ -335,7 +336,7 @@ def _small_gradients(step, kinked: list[bool], bias: bool, d: int) -> np.ndarray
 
 def _equal_answers(problem: Problem, step, targets: np.ndarray, d: int) -> np.ndarray:
     Y = targets[:, list(step.batch)]
-    per_example = reference.rowwise(LOSSES[problem.network.loss].numpy, step.a[-1], Y)
+    per_example = reference.per_example_loss(problem, step.z[-1], step.a[-1], Y)
     losses = [step.loss] + ([] if step.loss_after is None else [step.loss_after])
     count = len(targets)
     groups = [[z] for z in step.z] + [[a] for a in step.a] + [

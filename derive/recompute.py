@@ -1,77 +1,107 @@
 """Recomputing the first step as a student would, from their own numbers (marking stage).
 
-A small plain-NumPy forward/backward engine, parameterised by a :class:`Method`: the honest
-way (f' from z, or from a as in a(1 - a)), or a common mistake (see :mod:`derive.mistakes`).
-:func:`recompute` computes every quantity of the first step in the order a student does;
-after each layer it *substitutes the student's own values* (``given``) for the ones computed,
-so the value recorded for a quantity is what follows from the student's upstream answers.
-With ``given`` empty it is the whole computation done with the method.
+A small forward/backward engine, parameterised by a :class:`Method`: the honest way (f' from z,
+or from a as in a(1 - a)), or a common mistake (see :mod:`derive.mistakes`). It is built from
+the per-layer functions of the NumPy reference (:mod:`derive.reference`), with the method's
+mutations in between. :func:`recompute` computes every quantity of the first step in the order
+a student does; after each layer it *substitutes the student's own values* (``given``) for the
+ones computed, so the value recorded for a quantity is what follows from the student's upstream
+answers. With ``given`` empty it is the whole computation done with the method.
 
-The engine is separate from the symbolic pipeline (worked.py) and from the verification
-reference; the marking compares it with the verified answer key, never trusts it alone.
+The engine is separate from the symbolic pipeline (worked.py); the marking compares it with the
+verified answer key, never trusts it alone.
 """
 
 from __future__ import annotations
 
-import math
+import enum
 from dataclasses import dataclass, replace
-from typing import Mapping
+from typing import Mapping, Union
 
 import numpy as np
 
+from . import reference
 from .quantities import QuantityName, first_batch, has_cost
 from .registry import ACTIVATIONS, LOSSES
+from .rounding import round_value as round_as_sheet
 from .spec import Answers, Problem
 
-#: Output activation and loss pairs whose delta simplifies to a - y.
-SIMPLIFIED = {("sigmoid", "bce"), ("softmax", "cross_entropy")}
+
+class FPrime(enum.Enum):
+    """How f'(z) of an elementwise activation is taken."""
+
+    FROM_Z = "f'(z)"  # correct
+    FROM_A = "f' written in a"  # sigma' = a(1 - a): also correct
+    FORGOTTEN = "f' left out"  # taken as 1
+    AT_A = "f' evaluated at a"  # sigma(a)(1 - sigma(a)), 1 - tanh(a)^2
+    KINK_ONE = "f'(kink) = 1"  # ReLU'(0) taken as 1
+
+    @property
+    def honest(self) -> bool:
+        return self in (FPrime.FROM_Z, FPrime.FROM_A)
+
+
+class NextWeights(enum.Enum):
+    """Which W^(l+1) the hidden delta of layer l is multiplied by."""
+
+    OLD = "old"  # correct: the weights the step started from
+    UPDATED = "updated"  # the already-updated weights
+    TRANSPOSED = "transposed"  # W instead of W^T
+
+
+@dataclass(frozen=True)
+class ShiftedWeights:
+    """Neuron j of the hidden layer takes the weights of neuron j + ``by`` (a wrong w_kj)."""
+
+    by: int
+
+
+class BiasUpdate(enum.Enum):
+    """How the bias is updated."""
+
+    GRADIENT = "gradient"  # correct: b - eta dJ/db
+    FIXED = "fixed"  # not updated
+
+
+@dataclass(frozen=True)
+class BiasTimesInput:
+    """dJ/db multiplied by input ``index`` (0-based) of the layer, as for a weight."""
+
+    index: int
+
+
+HiddenWeights = Union[NextWeights, ShiftedWeights]
+BiasRule = Union[BiasUpdate, BiasTimesInput]
 
 
 @dataclass(frozen=True)
 class Method:
     """How a step is computed. The defaults are the correct computation.
 
-    * ``fprime``: "z" f'(z), "a" f' written in a (sigma' = a(1 - a): also correct), "one" (the
-      derivative forgotten), "at_a" (f' evaluated at a: sigma(a)(1 - sigma(a)), 1 - tanh(a)^2),
-      "kink_one" (ReLU'(0) taken as 1).
-    * ``loss``: None for the problem's loss, else "half_mse", "mse" or "sum_squares".
+    * ``fprime``: how f' is taken (:class:`FPrime`).
+    * ``loss``: None for the problem's loss, else another loss's name (its ``confused_with``).
     * ``output_mean``: None as the loss says, True averaged / False summed over output neurons.
     * ``batch_sum``: the batch's losses and gradients summed instead of averaged.
-    * ``hidden_weights``: "old" (correct), "updated" (the already-updated W^(l+1)),
-      "transposed" (W instead of W^T), "shifted:s" (neuron j takes neuron j+s's weights).
+    * ``hidden_weights``: which next-layer weights the hidden delta uses.
     * ``update_sign`` -1 (correct) or +1; ``apply_eta`` False: w - dJ/dw.
-    * ``bias``: "gradient" (correct), "fixed" (not updated), "input:k" (dJ/db times input k).
+    * ``bias``: how the bias gradient and update are taken.
     * ``round_unwritten``: round the values the student did not write down (unanswered ones, and
       the z and a of the forward pass after the update) as the sheet rounds, before using them.
     """
 
-    fprime: str = "z"
+    fprime: FPrime = FPrime.FROM_Z
     loss: str | None = None
     output_mean: bool | None = None
     batch_sum: bool = False
-    hidden_weights: str = "old"
+    hidden_weights: HiddenWeights = NextWeights.OLD
     update_sign: float = -1.0
     apply_eta: bool = True
-    bias: str = "gradient"
+    bias: BiasRule = BiasUpdate.GRADIENT
     round_unwritten: bool = False
 
 
-HONEST = (Method(), Method(fprime="a"), Method(round_unwritten=True), Method(fprime="a", round_unwritten=True))
-
-
-def round_as_sheet(answers: Answers, value: np.ndarray) -> np.ndarray:
-    """Round as a student following the sheet would: to its decimals or significant figures; under
-    a relative tolerance r, to the significant figures that r needs (3 for 0.01, 4 for 0.001)."""
-    figures = answers.significant_figures
-    if answers.relative_tolerance is not None:
-        figures = math.ceil(-math.log10(answers.relative_tolerance)) + 1
-    if figures is None:
-        return np.round(value, answers.decimals)
-    value = np.asarray(value, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        exponent = np.floor(np.log10(np.abs(np.where(value == 0, 1.0, value))))
-    scale = 10.0 ** (figures - 1 - exponent)
-    return np.where(np.isfinite(value), np.round(value * scale) / scale, value)
+HONEST = (Method(), Method(fprime=FPrime.FROM_A), Method(round_unwritten=True),
+          Method(fprime=FPrime.FROM_A, round_unwritten=True))
 
 
 def recompute(problem: Problem, method: Method, given: Mapping[QuantityName, float]) -> dict[QuantityName, float]:
@@ -110,7 +140,7 @@ class _Run:
 
     def run(self) -> None:
         zs, activations = self.forward()
-        self.loss(activations[-1])
+        self.loss(zs[-1], activations[-1])
         if self.problem.training.steps == 0:
             return
         deltas = self.backward(zs, activations)
@@ -122,30 +152,31 @@ class _Run:
     def forward(self):
         zs, activations = [], [self.X]
         for l, name in enumerate(self.problem.network.activations, start=1):
-            z = self.settle("z", l, activations[-1] @ self.W[l - 1].T + self.b[l - 1], True)
+            z = self.settle("z", l, reference.pre_activation(self.W[l - 1], self.b[l - 1], activations[-1]), True)
             zs.append(z)
             activations.append(self.settle("a", l, ACTIVATIONS[name].numpy(z), True))
         return zs, activations
 
-    def per_example_loss(self, A: np.ndarray) -> np.ndarray:
+    def per_example_loss(self, Z: np.ndarray, A: np.ndarray) -> np.ndarray:
         method, n = self.method, A.shape[1]
-        name = method.loss or self.problem.network.loss
-        if name == "sum_squares":
-            per = ((self.Y - A) ** 2).sum(axis=1)
+        if method.loss is None:
+            per, averaged = reference.per_example_loss(self.problem, Z, A, self.Y), self.loss_entry.output_mean
         else:
-            per = LOSSES[name].numpy(A, self.Y)
-        averaged = name == "mse"
+            per, averaged = LOSSES[method.loss].numpy(A, self.Y), LOSSES[method.loss].output_mean
         if method.output_mean is not None and method.output_mean != averaged:
             per = per / n if method.output_mean else per * n
         return per
 
-    def cost(self, per_example: np.ndarray, weights) -> float:
-        penalty = self.problem.training.l2 / (2 * self.m) * sum(float((W**2).sum()) for W in weights)
-        total = per_example.sum() if self.method.batch_sum else per_example.mean()
-        return float(total) + penalty
+    @property
+    def loss_entry(self):
+        return LOSSES[self.method.loss or self.problem.network.loss]
 
-    def loss(self, A: np.ndarray) -> None:
-        per_example = self.settle("L", 0, self.per_example_loss(A), True)
+    def cost(self, per_example: np.ndarray, weights) -> float:
+        total = per_example.sum() if self.method.batch_sum else per_example.mean()
+        return float(total) + reference.penalty(self.problem, weights, self.m)
+
+    def loss(self, Z: np.ndarray, A: np.ndarray) -> None:
+        per_example = self.settle("L", 0, self.per_example_loss(Z, A), True)
         if has_cost(self.problem):
             self.settle("J", 0, np.array(self.cost(per_example, self.W)), False)
 
@@ -153,50 +184,48 @@ class _Run:
 
     def derivative(self, layer: int, z: np.ndarray, a: np.ndarray) -> np.ndarray:
         """f'(z) of an elementwise activation, as the method takes it."""
-        name = self.problem.network.activations[layer - 1]
-        backward = ACTIVATIONS[name].numpy_backward
-        how = self.method.fprime
+        activation = ACTIVATIONS[self.problem.network.activations[layer - 1]]
         ones = np.ones_like(z)
-        if how == "one":
+        how = self.method.fprime
+        if how is FPrime.FORGOTTEN:
             return ones
-        if how == "at_a":
-            return backward(a, ACTIVATIONS[name].numpy(a), ones)
-        if how == "kink_one" and ACTIVATIONS[name].kink is not None:
-            return np.where(z >= ACTIVATIONS[name].kink, 1.0, backward(z, a, ones))
-        if how == "a":
-            return backward(z, a, ones)  # the registry's smooth backward rules are written in a
-        return backward(z, ACTIVATIONS[name].numpy(z), ones)
+        if how is FPrime.AT_A:
+            return activation.numpy_backward(a, activation.numpy(a), ones)
+        if how is FPrime.KINK_ONE and activation.kink is not None:
+            return np.where(z >= activation.kink, 1.0, activation.numpy_backward(z, a, ones))
+        if how is FPrime.FROM_A:
+            return activation.numpy_backward(z, a, ones)  # the registry's smooth backward rules are written in a
+        return activation.numpy_backward(z, activation.numpy(z), ones)
 
     def output_delta(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
         network, method = self.problem.network, self.method
-        output = network.activations[-1]
+        output = ACTIVATIONS[network.activations[-1]]
         plain = method.loss is None and method.output_mean is None
-        if plain and method.fprime in ("z", "a") and (output, network.loss) in SIMPLIFIED:
+        if plain and method.fprime.honest and LOSSES[network.loss].simplifies(output.name):
             return a - self.Y
-        n = a.shape[1]
-        name = method.loss or network.loss
-        grad_a = 2.0 * (a - self.Y) if name == "sum_squares" else LOSSES[name].numpy_grad(a, self.Y)
-        if method.output_mean is not None and method.output_mean != (name == "mse"):
-            grad_a = grad_a / n if method.output_mean else grad_a * n
-        if not ACTIVATIONS[output].elementwise:
-            return ACTIVATIONS[output].numpy_backward(z, a, grad_a)
+        loss = self.loss_entry
+        grad_a = loss.numpy_grad(a, self.Y)
+        if method.output_mean is not None and method.output_mean != loss.output_mean:
+            grad_a = grad_a / a.shape[1] if method.output_mean else grad_a * a.shape[1]
+        if not output.elementwise:
+            return output.numpy_backward(z, a, grad_a)
         return grad_a * self.derivative(network.depth, z, a)
 
     def hidden_weights(self, layer: int) -> np.ndarray:
         """The matrix whose product with delta^(layer+1) the method takes for layer's delta."""
         W = self.W[layer]
         how = self.method.hidden_weights
-        if how == "updated":
-            honest = recompute(self.problem, replace(self.method, hidden_weights="old"), self.given)
+        if isinstance(how, ShiftedWeights):
+            return np.roll(W, -how.by, axis=1)
+        if how is NextWeights.TRANSPOSED:
+            return W.T if W.shape[0] == W.shape[1] else np.full_like(W, np.nan)
+        if how is NextWeights.UPDATED:
+            honest = recompute(self.problem, replace(self.method, hidden_weights=NextWeights.OLD), self.given)
             updated = np.empty_like(W)
             for j, k in np.ndindex(W.shape):
                 name = QuantityName("W", layer + 1, (j, k))
                 updated[j, k] = self.given.get(name) if self.given.get(name) is not None else honest[name]
             return updated
-        if how == "transposed":
-            return W.T if W.shape[0] == W.shape[1] else np.full_like(W, np.nan)
-        if how.startswith("shifted:"):
-            return np.roll(W, -int(how.split(":")[1]), axis=1)
         return W
 
     def backward(self, zs, activations) -> list[np.ndarray]:
@@ -211,38 +240,40 @@ class _Run:
     # ---- gradients, update, loss after
 
     def update(self, deltas, activations):
-        training, method = self.problem.training, self.method
-        scale = 1.0 if method.batch_sum else 1.0 / self.m
-        eta = training.learning_rate if method.apply_eta else 1.0
+        method, summed = self.method, self.method.batch_sum
+        eta = self.problem.training.learning_rate if method.apply_eta else 1.0
         new_W, new_b = [], []
         for l in range(1, self.problem.network.depth + 1):
             W, b, delta, a_prev = self.W[l - 1], self.b[l - 1], deltas[l - 1], activations[l - 1]
-            grad_W = self.settle("dW", l, delta.T @ a_prev * scale + training.l2 / self.m * W, False)
+            grad_W = self.settle("dW", l, reference.weight_gradient(self.problem, delta, a_prev, W, summed), False)
             new_W.append(self.settle("W", l, W + method.update_sign * eta * grad_W, False))
             if not self.problem.network.bias:
                 new_b.append(b)
                 continue
-            if method.bias.startswith("input:"):
-                k = int(method.bias.split(":")[1])
-                column = a_prev[:, k] if k < a_prev.shape[1] else np.full(self.m, np.nan)
-                grad_b = (delta * column[:, None]).sum(axis=0) * scale
-            else:
-                grad_b = delta.sum(axis=0) * scale
-            grad_b = self.settle("db", l, grad_b, False)
-            stepped = b if method.bias == "fixed" else b + method.update_sign * eta * grad_b
+            grad_b = self.settle("db", l, reference.bias_gradient(self.problem, self.bias_delta(delta, a_prev), summed),
+                                 False)
+            stepped = b if method.bias is BiasUpdate.FIXED else b + method.update_sign * eta * grad_b
             new_b.append(self.settle("b", l, stepped, False))
         return new_W, new_b
+
+    def bias_delta(self, delta: np.ndarray, a_prev: np.ndarray) -> np.ndarray:
+        """The per-example terms the bias gradient averages: delta, or delta times an input."""
+        if not isinstance(self.method.bias, BiasTimesInput):
+            return delta
+        k = self.method.bias.index
+        column = a_prev[:, k] if k < a_prev.shape[1] else np.full(self.m, np.nan)
+        return delta * column[:, None]
 
     def loss_after(self, new_W, new_b) -> None:
         A = self.X
         for W, b, name in zip(new_W, new_b, self.problem.network.activations):
-            z = A @ W.T + b
+            z = reference.pre_activation(W, b, A)
             if self.method.round_unwritten:
                 z = round_as_sheet(self.problem.answers, z)
             A = ACTIVATIONS[name].numpy(z)
             if self.method.round_unwritten:
                 A = round_as_sheet(self.problem.answers, A)
-        per_example = self.per_example_loss(A)
+        per_example = self.per_example_loss(z, A)
         if self.method.round_unwritten:
             per_example = round_as_sheet(self.problem.answers, per_example)
         value = self.cost(per_example, new_W) if has_cost(self.problem) else float(per_example[0])

@@ -1,7 +1,9 @@
 """Reference: an independent, vectorised NumPy implementation of training, for verification.
 
 It depends on the spec and on the registry's NumPy forms and hand-written NumPy backward rules
-only, never on SymPy or on the derivation, so that agreeing with it means something.
+only, never on SymPy or on the derivation, so that agreeing with it means something. Its
+per-layer functions (pre-activation, loss, output delta, gradients, L2 term) are also the
+building blocks of the marking's mistake engine (:mod:`derive.recompute`).
 Rows are examples throughout: Z = A_prev W^T + b. Every function also takes arrays with leading
 axes (variants of an exam, perturbed copies for finite differences) and works on each slice as
 on a single problem, with the same floating-point operations, so a stacked run equals the runs
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .registry import ACTIVATIONS, LOSSES
+from .registry import ACTIVATIONS, LOSSES, saturated_rows
 from .spec import Problem
 
 
@@ -35,47 +37,101 @@ class ReferenceStep:
     new_b: tuple[np.ndarray, ...]
 
 
+def pre_activation(W: np.ndarray, b: np.ndarray, A_prev: np.ndarray) -> np.ndarray:
+    """z = W a + b for every example (row) of ``A_prev``."""
+    return A_prev @ np.swapaxes(W, -1, -2) + np.expand_dims(b, -2)
+
+
 def forward(problem: Problem, weights, biases, X):
     """Pre-activations and activations of every non-input layer."""
     zs, activations = [], [X]
     for W, b, name in zip(weights, biases, problem.network.activations):
-        z = activations[-1] @ np.swapaxes(W, -1, -2) + np.expand_dims(b, -2)
+        z = pre_activation(W, b, activations[-1])
         zs.append(z)
         activations.append(ACTIVATIONS[name].numpy(z))
     return zs, activations
 
 
-def rowwise(function, A, Y):
-    """A loss function of (examples, outputs) matrices applied to stacked ones (leading axes)."""
-    shape = np.broadcast_shapes(A.shape, Y.shape)
-    flat = function(np.broadcast_to(A, shape).reshape(-1, shape[-1]), np.broadcast_to(Y, shape).reshape(-1, shape[-1]))
-    return flat.reshape(shape[:-1] + flat.shape[1:])
+def per_example_loss(problem: Problem, Z: np.ndarray, A: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """The loss of each example (row) from the output layer's pre-activations and activations.
+
+    Where an output has saturated and the loss simplifies with the output activation (bce with a
+    sigmoid, cross-entropy with a softmax), it is computed from z (log-sigmoid, log-sum-exp).
+    """
+    if Z.ndim > 2:  # stacked: row by row
+        shape = np.broadcast_shapes(Z.shape, A.shape, Y.shape)
+        rows = [np.broadcast_to(M, shape).reshape(-1, shape[-1]) for M in (Z, A, Y)]
+        return per_example_loss(problem, *rows).reshape(shape[:-1])
+    loss = LOSSES[problem.network.loss]
+    plain = loss.numpy(A, Y)
+    if not loss.simplifies(problem.network.activations[-1]):
+        return plain
+    return np.where(saturated_rows(A), loss.from_logits(Z, Y), plain)
+
+
+def output_delta(problem: Problem, Z: np.ndarray, A: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """dL/dz of the output layer: dL/da through the activation's backward rule, or a - y for a
+    loss that simplifies with the output activation where the output has saturated (there
+    dL/da and da/dz are 1/0 and 0 in floating point)."""
+    if Z.ndim > 2:  # stacked: row by row
+        shape = np.broadcast_shapes(Z.shape, A.shape, Y.shape)
+        rows = [np.broadcast_to(M, shape).reshape(-1, shape[-1]) for M in (Z, A, Y)]
+        return output_delta(problem, *rows).reshape(shape)
+    loss = LOSSES[problem.network.loss]
+    activation = ACTIVATIONS[problem.network.activations[-1]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = activation.numpy_backward(Z, A, loss.numpy_grad(A, Y))
+    if not loss.simplifies(activation.name):
+        return delta
+    return np.where(saturated_rows(A)[:, None], A - Y, delta)
 
 
 def data_loss(problem: Problem, weights, biases, X, Y):
     """The mean loss over the batch (a float; an array over the leading axes of stacked input)."""
-    _, activations = forward(problem, weights, biases, X)
-    mean = rowwise(LOSSES[problem.network.loss].numpy, activations[-1], Y).mean(axis=-1)
-    return float(mean) if np.ndim(mean) == 0 else mean
+    zs, activations = forward(problem, weights, biases, X)
+    return _scalar(per_example_loss(problem, zs[-1], activations[-1], Y).mean(axis=-1))
+
+
+def penalty(problem: Problem, weights, m: int):
+    """The L2 term lambda/(2m) * sum of squared weights (biases are not penalised)."""
+    return _scalar(problem.training.l2 / (2 * m) * sum((W**2).sum(axis=(-2, -1)) for W in weights))
 
 
 def objective(problem: Problem, weights, biases, X, Y):
     """J = mean loss over the batch + lambda/(2m) * sum of squared weights."""
-    penalty = problem.training.l2 / (2 * X.shape[-2]) * sum((W**2).sum(axis=(-2, -1)) for W in weights)
-    return data_loss(problem, weights, biases, X, Y) + (float(penalty) if np.ndim(penalty) == 0 else penalty)
+    return data_loss(problem, weights, biases, X, Y) + penalty(problem, weights, X.shape[-2])
+
+
+def _scalar(value):
+    """A float for one problem, the array itself for stacked ones."""
+    return float(value) if np.ndim(value) == 0 else value
+
+
+def weight_gradient(problem: Problem, delta: np.ndarray, A_prev: np.ndarray, W: np.ndarray,
+                    summed: bool = False) -> np.ndarray:
+    """dJ/dW: delta a^T averaged over the batch (``summed``: added up), plus lambda/m W."""
+    m = delta.shape[-2]
+    product = np.swapaxes(delta, -1, -2) @ A_prev
+    product = product if summed else product / m
+    return product + problem.training.l2 / m * W
+
+
+def bias_gradient(problem: Problem, delta: np.ndarray, summed: bool = False) -> np.ndarray:
+    """dJ/db: delta averaged over the batch (``summed``: added up); 0 without biases."""
+    if not problem.network.bias:
+        return np.zeros(delta.shape[:-2] + delta.shape[-1:])
+    return delta.sum(axis=-2) if summed else delta.mean(axis=-2)
 
 
 def backward(problem: Problem, weights, zs, activations, Y):
     """Deltas and gradients (batch mean, L2 on weights only)."""
-    m = Y.shape[-2]
-    grad_a = rowwise(LOSSES[problem.network.loss].numpy_grad, activations[-1], Y)
     deltas = [None] * len(weights)
-    for l in reversed(range(len(weights))):
+    deltas[-1] = output_delta(problem, zs[-1], activations[-1], Y)
+    for l in reversed(range(len(weights) - 1)):
         activation = ACTIVATIONS[problem.network.activations[l]]
-        deltas[l] = activation.numpy_backward(zs[l], activations[l + 1], grad_a)
-        grad_a = deltas[l] @ weights[l]
-    grad_W = [np.swapaxes(d, -1, -2) @ a / m + problem.training.l2 / m * W for d, a, W in zip(deltas, activations, weights)]
-    grad_b = [d.mean(axis=-2) if problem.network.bias else np.zeros(d.shape[:-2] + d.shape[-1:]) for d in deltas]
+        deltas[l] = activation.numpy_backward(zs[l], activations[l + 1], deltas[l + 1] @ weights[l + 1])
+    grad_W = [weight_gradient(problem, d, a, W) for d, a, W in zip(deltas, activations, weights)]
+    grad_b = [bias_gradient(problem, d) for d in deltas]
     return deltas, grad_W, grad_b
 
 

@@ -3,8 +3,11 @@
 Every entry keeps, side by side, the SymPy form (the symbolic stages differentiate it; no
 derivative is written by hand for them), the NumPy form and a hand-written NumPy backward rule
 (used only by the independent reference implementation, so the verification does not reuse
-the symbolic path) and its LaTeX name. Adding an activation such as GELU means adding one
-entry to ``ACTIVATIONS``.
+the symbolic path), its LaTeX and plain-text names, and every other fact the stages need (whether
+it acts elementwise, where its kink is; for a loss whether it averages over the outputs, which
+output activation it simplifies with, which forms a student confuses it with). No other module
+tests a function's name. Adding an activation such as GELU means adding one entry to
+``ACTIVATIONS`` (softplus was added so).
 
 Conventions
 -----------
@@ -36,6 +39,12 @@ def _sigmoid_np(z: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-z))
 
 
+def _log_sum_exp(z: np.ndarray) -> np.ndarray:
+    """log sum_k exp(z_k) per row, without overflow."""
+    top = z.max(axis=-1)
+    return top + np.log(np.exp(z - top[..., None]).sum(axis=-1))
+
+
 def _softmax_np(z: np.ndarray) -> np.ndarray:
     shifted = np.exp(z - z.max(axis=-1, keepdims=True))
     return shifted / shifted.sum(axis=-1, keepdims=True)
@@ -49,10 +58,12 @@ class Activation:
     softmax fits the same shape). ``inverse`` maps an activation value back to a
     pre-activation; with it SymPy rewrites f'(z) in terms of a = f(z) (sigma' = a(1 - a)).
     ``numpy_backward(z, a, grad_a)`` returns dL/dz from dL/da for the reference code.
+    ``latex`` and ``text`` are its name in formulas on the sheet and in the terminal.
     """
 
     name: str
     latex: str
+    text: str
     description: str
     sympy: VectorForm
     numpy: Callable[[np.ndarray], np.ndarray]
@@ -62,7 +73,6 @@ class Activation:
     output_only: bool = False
     kink: float | None = None
     kink_convention: str = ""
-    text: str = ""  # its name in plain text, when not ``name`` (``id`` for identity)
 
     @property
     def differentiable(self) -> bool:
@@ -74,9 +84,17 @@ class Loss:
     """One loss, per example: ``sympy(a, y)`` and ``numpy(A, Y)`` (one value per row).
 
     ``numpy_grad(A, Y)`` is the hand-written dL/da used only by the reference code.
+    ``latex`` and ``text`` are its formula on the sheet and in the terminal. ``output_mean``: the loss is a mean over the
+    output neurons (Keras' mse) rather than a sum. ``simplifies_with`` names the output
+    activation with which dL/dz = a - y (sigmoid for bce, softmax for cross-entropy);
+    ``from_logits(Z, Y)`` is then the same loss computed stably from the output pre-activations
+    (log-sigmoid, log-sum-exp), for outputs so close to 0 or 1 that log(a) or log(1 - a) has lost
+    its digits (see :func:`saturated_rows`). ``confused_with`` lists the other squared-error forms
+    a student takes for this one (the ``squared_error_form`` mistake).
     """
 
     name: str
+    text: str
     latex: str
     description: str
     sympy: Callable[[Sequence[sp.Expr], Sequence[sp.Expr]], sp.Expr]
@@ -85,7 +103,15 @@ class Loss:
     output_activations: tuple[str, ...] = ()
     targets_in_unit_interval: bool = False
     targets_sum_to_one: bool = False
+    output_mean: bool = False
+    simplifies_with: str | None = None
+    from_logits: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    confused_with: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def simplifies(self, output_activation: str) -> bool:
+        """Whether dL/dz of this loss through ``output_activation`` is a - y."""
+        return self.simplifies_with == output_activation
 
 
 ACTIVATIONS: dict[str, Activation] = {
@@ -94,6 +120,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation(
             name="sigmoid",
             latex=r"\sigma",
+            text="sigmoid",
             description="logistic sigmoid",
             sympy=_elementwise(lambda z: 1 / (1 + sp.exp(-z))),
             numpy=_sigmoid_np,
@@ -103,6 +130,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation(
             name="tanh",
             latex=r"\tanh",
+            text="tanh",
             description="hyperbolic tangent",
             sympy=_elementwise(sp.tanh),
             numpy=np.tanh,
@@ -112,6 +140,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation(
             name="relu",
             latex=r"\operatorname{ReLU}",
+            text="relu",
             description="rectified linear unit",
             sympy=_elementwise(lambda z: sp.Piecewise((z, z > 0), (0, True))),
             numpy=lambda z: np.where(z > 0, z, 0.0),
@@ -122,6 +151,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation(
             name="leaky_relu",
             latex=r"\operatorname{LeakyReLU}",
+            text="leaky_relu",
             description=f"leaky ReLU, slope {LEAKY_SLOPE} for negative inputs",
             sympy=_elementwise(lambda z: sp.Piecewise((z, z > 0), (LEAKY_SLOPE * z, True))),
             numpy=lambda z: np.where(z > 0, z, float(LEAKY_SLOPE) * z),
@@ -130,18 +160,29 @@ ACTIVATIONS: dict[str, Activation] = {
             kink_convention=f"LeakyReLU'(0) is taken as {LEAKY_SLOPE} (the left derivative)",
         ),
         Activation(
+            name="softplus",
+            latex=r"\operatorname{softplus}",
+            text="softplus",
+            description="softplus, a smooth ReLU",
+            sympy=_elementwise(lambda z: sp.log(1 + sp.exp(z))),
+            numpy=lambda z: np.logaddexp(0.0, z),
+            numpy_backward=lambda z, a, g: g * _sigmoid_np(z),
+            inverse=lambda a: sp.log(sp.exp(a) - 1),
+        ),
+        Activation(
             name="identity",
             latex=r"\operatorname{id}",
+            text="id",
             description="identity (linear)",
             sympy=_elementwise(lambda z: z),
             numpy=lambda z: z.copy(),
             numpy_backward=lambda z, a, g: g,
             inverse=lambda a: a,
-            text="id",
         ),
         Activation(
             name="softmax",
             latex=r"\operatorname{softmax}",
+            text="softmax",
             description="softmax over the layer (output layer only)",
             sympy=lambda zs: [sp.exp(z) / sp.Add(*[sp.exp(k) for k in zs]) for z in zs],
             numpy=_softmax_np,
@@ -155,6 +196,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation(
             name="step",
             latex=r"\operatorname{step}",
+            text="step",
             description="Heaviside step, 1 from 0 on (classic perceptron)",
             sympy=_elementwise(lambda z: sp.Piecewise((1, z >= 0), (0, True))),
             numpy=lambda z: np.where(z >= 0, 1.0, 0.0),
@@ -164,9 +206,35 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 
 
-def _clip_log(x: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        return np.log(x)
+#: An output this close to 0 or 1 has lost digits in log(a) or log(1 - a) (1 - a keeps about
+#: 16 + log10(1 - a) of them): the loss is then computed from z. Elsewhere the textbook form in a
+#: is used, which keeps the numbers of every unsaturated sheet as they were.
+SATURATION = 1e-3
+
+
+def saturated_rows(A: np.ndarray) -> np.ndarray:
+    """The examples (rows) with an output within :data:`SATURATION` of 0 or 1."""
+    return np.any((A < SATURATION) | (A > 1.0 - SATURATION), axis=1)
+
+
+def _xlogy(y: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """y log a, taken as 0 where y = 0 (its limit), even at a = 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(y == 0, 0.0, y * np.log(a))
+
+
+def _softplus(z: np.ndarray) -> np.ndarray:
+    """log(1 + e^z) without overflow: -log sigma(-z)."""
+    return np.logaddexp(0.0, z)
+
+
+def _squared_errors(a: Sequence[sp.Expr], y: Sequence[sp.Expr]) -> sp.Expr:
+    """sum_k (y_k - a_k)^2, the part every squared-error loss shares."""
+    return sp.Add(*[(yk - ak) ** 2 for ak, yk in zip(a, y)])
+
+
+def _squared_error(A: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    return ((Y - A) ** 2).sum(axis=1)
 
 
 LOSSES: dict[str, Loss] = {
@@ -174,42 +242,65 @@ LOSSES: dict[str, Loss] = {
     for loss in [
         Loss(
             name="half_mse",
+            text="1/2 sum_k (y_k - a_k)^2",
             latex=r"\tfrac{1}{2}\sum_k (y_k - a_k)^2",
             description="half squared error, the textbook form",
-            sympy=lambda a, y: sp.Rational(1, 2) * sp.Add(*[(yk - ak) ** 2 for ak, yk in zip(a, y)]),
-            numpy=lambda A, Y: 0.5 * ((Y - A) ** 2).sum(axis=1),
+            sympy=lambda a, y: sp.Rational(1, 2) * _squared_errors(a, y),
+            numpy=lambda A, Y: 0.5 * _squared_error(A, Y),
             numpy_grad=lambda A, Y: A - Y,
+            confused_with=("mse", "sse"),
         ),
         Loss(
             name="mse",
+            text="1/n sum_k (y_k - a_k)^2",
             latex=r"\tfrac{1}{n}\sum_k (y_k - a_k)^2",
             description="Keras' mean squared error: the mean over outputs, no 1/2",
-            sympy=lambda a, y: sp.Add(*[(yk - ak) ** 2 for ak, yk in zip(a, y)]) / len(a),
+            sympy=lambda a, y: _squared_errors(a, y) / len(a),
             numpy=lambda A, Y: ((Y - A) ** 2).mean(axis=1),
             numpy_grad=lambda A, Y: 2.0 * (A - Y) / A.shape[1],
+            output_mean=True,
+            confused_with=("half_mse", "sse"),
+        ),
+        Loss(
+            name="sse",
+            text="sum_k (y_k - a_k)^2",
+            latex=r"\sum_k (y_k - a_k)^2",
+            description="sum of squared errors, no 1/2",
+            sympy=_squared_errors,
+            numpy=_squared_error,
+            numpy_grad=lambda A, Y: 2.0 * (A - Y),
+            confused_with=("half_mse", "mse"),
         ),
         Loss(
             name="bce",
+            text="-sum_k (y_k log a_k + (1 - y_k) log(1 - a_k))",
             latex=r"-\sum_k \bigl(y_k \log a_k + (1 - y_k)\log(1 - a_k)\bigr)",
             description="binary cross-entropy, summed over output neurons (Ng's cost)",
             sympy=lambda a, y: -sp.Add(
                 *[yk * sp.log(ak) + (1 - yk) * sp.log(1 - ak) for ak, yk in zip(a, y)]
             ),
-            numpy=lambda A, Y: -(Y * _clip_log(A) + (1 - Y) * _clip_log(1 - A)).sum(axis=1),
+            numpy=lambda A, Y: -(_xlogy(Y, A) + _xlogy(1 - Y, 1 - A)).sum(axis=1),
             numpy_grad=lambda A, Y: (A - Y) / (A * (1 - A)),
             output_activations=("sigmoid",),
             targets_in_unit_interval=True,
+            simplifies_with="sigmoid",
+            # -log sigma(z) = softplus(-z), -log(1 - sigma(z)) = softplus(z)
+            from_logits=lambda Z, Y: (Y * _softplus(-Z) + (1 - Y) * _softplus(Z)).sum(axis=1),
         ),
         Loss(
             name="cross_entropy",
+            text="-sum_k y_k log a_k",
             latex=r"-\sum_k y_k \log a_k",
             description="categorical cross-entropy with a softmax output",
             sympy=lambda a, y: -sp.Add(*[yk * sp.log(ak) for ak, yk in zip(a, y)]),
-            numpy=lambda A, Y: -(Y * _clip_log(A)).sum(axis=1),
+            numpy=lambda A, Y: -_xlogy(Y, A).sum(axis=1),
             numpy_grad=lambda A, Y: -Y / A,
             output_activations=("softmax",),
             targets_in_unit_interval=True,
             targets_sum_to_one=True,
+            simplifies_with="softmax",
+            # -log softmax(z)_k = logsumexp(z) - z_k
+            from_logits=lambda Z, Y: (Y * (_log_sum_exp(Z)[:, None] - Z)).sum(axis=1),
         ),
     ]
 }

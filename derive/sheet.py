@@ -20,7 +20,9 @@ from .latex_tables import data_table, escape, side_by_side, summary_tables
 from .notation import NIELSEN
 from .printing import latex, number, pmatrix
 from .registry import ACTIVATIONS, LOSSES
-from .spec import SECTION_TITLES
+from .rounding import phrase
+from .sections import BY_KEY, asked_sections
+from .sections import TITLES as SECTION_TITLES
 from .verify import VerifiedSolution, require_verified
 from .worked_lines import function_name
 
@@ -37,21 +39,6 @@ def _templates_folder() -> Path:
 TEMPLATES = _templates_folder()
 MAX_STEPS_WORKED = 3  # more steps than this: step 1 is worked in full, the rest are tabulated
 
-#: Which worked quantities answer which question, in the order a student computes them.
-#: The question a worksheet asks for each asked section, in the order a student works.
-QUESTIONS = {
-    "derivation": r"Derive the backpropagation formulas for this network's activations and loss: the "
-                  r"output-layer delta $\delta^{{({L})}} = \partial L / \partial z^{{({L})}}$, the hidden-layer delta "
-                  r"$\delta^{{(l)}}$ in terms of $\delta^{{(l+1)}}$, and the gradients $\partial L/\partial W^{{(l)}}$ "
-                  r"and $\partial L/\partial b^{{(l)}}$. Simplify $\delta^{{({L})}}$ as far as you can.",
-    "forward": "Compute the forward pass: every pre-activation $z$ and activation $a$ of every layer{ex}.",
-    "loss": "Compute the loss{loss_ex}.",
-    "output_delta": r"Compute the output-layer delta $\delta^{{({L})}}${ex}.",
-    "hidden_delta": r"Compute the hidden-layer deltas, layer by layer backwards{ex}.",
-    "gradients": r"Compute the gradient of the {objective} with respect to every weight{bias}.",
-    "updates": r"Apply one gradient-descent update with learning rate $\eta = {eta}$: give every new weight{bias}.",
-    "loss_after": "Compute the loss again with the updated parameters (same {data}).",
-}
 
 
 @functools.cache
@@ -177,7 +164,7 @@ def _common(verified: VerifiedSolution) -> dict:
         "loss_latex": loss.latex,
         "activations": [(l, _activation_formula(a, l), ACTIVATIONS[a].description) for l, a in enumerate(net.activations, 1)],
         "data": data_table(problem),
-        "parameters": _parameter_matrices(problem),
+        "parameters": parameter_matrices(problem),
         "settings": _settings(problem),
         "decimals": problem.answers.decimals,
     }
@@ -228,7 +215,7 @@ def _network_drawing(problem) -> dict:
     return {"layers": layers, "edges": edges}
 
 
-def _parameter_matrices(problem) -> list[str]:
+def parameter_matrices(problem) -> list[str]:
     """W^(l) and b^(l) as matrices, so no number depends on reading the drawing's labels."""
     d = problem.answers.decimals
     shown = []
@@ -256,7 +243,7 @@ def _settings(problem) -> list[tuple[str, str]]:
         rows.append(("L2 regularisation", rf"$\lambda = {number(training.l2, d, False)}$ (weights only)"))
     if not problem.network.bias:
         rows.append(("biases", "none (fixed at 0)"))
-    rows.append(("rounding", f"give answers to {d} decimals; keep full precision in between"))
+    rows.append(("rounding", f"give answers {escape(phrase(problem.answers))}; keep full precision in between"))
     return rows
 
 
@@ -274,8 +261,8 @@ def _questions(verified: VerifiedSolution) -> list[str]:
         "eta": number(training.learning_rate, problem.answers.decimals, False),
         "data": "batch" if many else "example",
     }
-    asked = [q for q in QUESTIONS if q in problem.answers.asked and (training.steps > 0 or q in ("forward", "loss"))]
-    questions = [QUESTIONS[q].format(**fill) for q in asked]
+    asked = asked_sections(problem.answers.asked, training.steps, exercises=True)
+    questions = [BY_KEY[q].question.format(**fill) for q in asked]
     if problem.compare is not None:
         noun = "hidden activation" if problem.compare.what == "hidden_activation" else "loss"
         options = [escape(o) for o in problem.compare.options]

@@ -9,34 +9,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+from .sections import EXERCISES, QUANTITY_SECTIONS, TITLES  # noqa: F401 (EXERCISES: the loader's)
+
 Vector = tuple[float, ...]
 Matrix = tuple[Vector, ...]
 
-#: Every quantity a sheet can ask for, in the order a student computes them.
-QUANTITIES: tuple[str, ...] = (
-    "forward",
-    "loss",
-    "output_delta",
-    "hidden_delta",
-    "gradients",
-    "updates",
-    "loss_after",
-)
-
-
-#: The heading of each quantity section, on sheets, in the terminal, in Moodle and in templates.
-SECTION_TITLES: dict[str, str] = {
-    "forward": "Forward pass",
-    "loss": "Loss",
-    "output_delta": "Output-layer deltas",
-    "hidden_delta": "Hidden-layer deltas",
-    "gradients": "Gradients",
-    "updates": "Updated weights and biases",
-    "loss_after": "Loss after the update",
-}
-
-#: Written exercises a sheet can ask for besides the numbers (never asked by default).
-EXERCISES: tuple[str, ...] = ("derivation",)
+# The section tables live in derive/sections.py; these names are kept for the modules that use them.
+QUANTITIES: tuple[str, ...] = QUANTITY_SECTIONS
+SECTION_TITLES: dict[str, str] = TITLES
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .formulas import Formula
 from .printing import number, text
-from .spec import SECTION_TITLES
+from .sections import TITLES as SECTION_TITLES
 from .verify import VerifiedSolution, require_verified
 from .worked import Quantity
 

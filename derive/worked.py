@@ -20,8 +20,10 @@ import numpy as np
 import sympy as sp
 
 from .chain import ChainRule, chain_rules
+from . import numeric
 from .derivation import A, Z, Derivation
 from .notation import NIELSEN
+from .numeric import stable_form
 from .registry import ACTIVATIONS
 from .spec import Network, Problem
 from .worked_lines import LineBuilder, Quantity
@@ -146,7 +148,7 @@ class _NumericRules:
     forward: tuple[Callable, ...]  # per layer: Z (m, n) -> A (m, n)
     derivative: tuple[Callable, ...]  # per layer: (Z, A) -> f'(z) elementwise
     output_delta: Callable  # (A, Y, Z) -> delta (m, n)
-    loss: Callable  # (A, Y) -> per-example loss (m,)
+    loss: Callable  # (A, Y, Z) -> per-example loss (m,)
     derivation: Derivation
 
     @staticmethod
@@ -161,23 +163,40 @@ def _compile_rules(network: Network, derivation: Derivation) -> _NumericRules:
     forward, derivative = [], []
     for name, size, rule in zip(network.activations, network.layers[1:], derivation.activations):
         z = sp.symbols(f"z_1:{size + 1}")
-        forward.append(_columns(z, ACTIVATIONS[name].sympy(z)))
+        forms = ACTIVATIONS[name].sympy(z)
+        forward.append(_by_rows(numeric.finite_or_stable(_columns(z, forms), _columns(z, [stable_form(f) for f in forms]))))
         if ACTIVATIONS[name].elementwise and ACTIVATIONS[name].differentiable:
-            fprime = sp.lambdify((Z, A), rule.derivative, "numpy")
+            fprime = numeric.lambdify((Z, A), rule.derivative)
             derivative.append(lambda Zv, Av, f=fprime: np.broadcast_to(f(Zv, Av), Zv.shape).astype(float))
         else:
             derivative.append(None)
     out = derivation.output
     delta = _columns((*out.a, *out.y, *out.z), out.delta)
-    loss_fn = sp.lambdify((*out.a, *out.y), out.loss_expr, "numpy")
-    loss = lambda Av, Yv: np.broadcast_to(loss_fn(*_split(Av), *_split(Yv)), Av.shape[:-1]).astype(float)  # noqa: E731
-    return _NumericRules(tuple(forward), tuple(derivative), delta, loss, derivation)
+    return _NumericRules(tuple(forward), tuple(derivative), delta, _by_rows_loss(numeric.compile_loss(network, out)),
+                         derivation)
+
+
+def _by_rows(function: Callable) -> Callable:
+    """A function of (m, n) matrices (row by row) applied to arrays with leading axes."""
+    def apply(Z: np.ndarray) -> np.ndarray:
+        return function(Z.reshape(-1, Z.shape[-1])).reshape(Z.shape)
+
+    return apply
+
+
+def _by_rows_loss(loss: Callable) -> Callable:
+    """The per-example loss (A, Y, Z) -> (m,) applied to arrays with leading axes."""
+    def apply(A: np.ndarray, Y: np.ndarray, Z: np.ndarray) -> np.ndarray:
+        rows = lambda M: np.broadcast_to(M, A.shape).reshape(-1, A.shape[-1])  # noqa: E731
+        return loss(rows(A), rows(Y), rows(Z)).reshape(A.shape[:-1])
+
+    return apply
 
 
 def _columns(symbols, exprs) -> Callable:
     """Compile expressions of per-neuron symbols into a function of (..., m, n) arrays (the
     neurons last, any leading axes)."""
-    compiled = sp.lambdify(symbols, list(exprs), "numpy")
+    compiled = numeric.lambdify(symbols, list(exprs))
 
     def apply(*matrices: np.ndarray) -> np.ndarray:
         columns = [col for matrix in matrices for col in _split(matrix)]
@@ -230,7 +249,7 @@ def _step_numbers(problem, rules, weights, biases, X, Y) -> _StepNumbers:
         pre_activations.append(activations[-1] @ np.swapaxes(W, -1, -2) + b[:, None, :])
         activations.append(rules.forward[l](pre_activations[-1]))
     m = X.shape[1]
-    per_example = rules.loss(activations[-1], Y)
+    per_example = rules.loss(activations[-1], Y, pre_activations[-1])
     penalty = training.l2 / (2 * m) * _squares(weights)
     loss = per_example.mean(axis=-1) + penalty
     numbers = _StepNumbers(X, Y, weights, biases, pre_activations, activations, per_example, penalty, loss)
@@ -249,8 +268,9 @@ def _step_numbers(problem, rules, weights, biases, X, Y) -> _StepNumbers:
     new_b = [b - training.learning_rate * g for b, g in zip(biases, grad_b)]
     after = X
     for l, (W, b) in enumerate(zip(new_W, new_b)):
-        after = rules.forward[l](after @ np.swapaxes(W, -1, -2) + b[:, None, :])
-    loss_after = rules.loss(after, Y).mean(axis=-1) + training.l2 / (2 * m) * _squares(new_W)
+        after_z = after @ np.swapaxes(W, -1, -2) + b[:, None, :]
+        after = rules.forward[l](after_z)
+    loss_after = rules.loss(after, Y, after_z).mean(axis=-1) + training.l2 / (2 * m) * _squares(new_W)
     return dataclasses.replace(numbers, fprime=fprimes, delta=deltas, grad_W=grad_W, grad_b=grad_b,
                                new_W=new_W, new_b=new_b, loss_after=loss_after)
 

@@ -38,7 +38,7 @@ class Quantity:
 
 def function_name(activation: Activation) -> tuple[str, str]:
     """An activation's LaTeX and text names, as its registry entry spells them."""
-    return activation.latex, activation.text or activation.name
+    return activation.latex, activation.text
 
 
 class LineBuilder:

@@ -18,9 +18,11 @@ EXAM_VARIANTS = (1, 2)
 
 
 def outputs(problem_path: Path) -> dict[str, str]:
-    """Every file derive writes for one shipped problem (name -> text)."""
+    """Every file derive writes for one shipped problem (name -> text), each with the provenance
+    comment the command line puts at its top."""
     from derive.answer_key import answer_key
     from derive.exam import documents, exam_blocks, key_blocks, key_json, solve_variants
+    from derive.files import provenance, with_provenance
     from derive.loader import load_problem
     from derive.moodle import quiz_xml
     from derive.pipeline import solve, solve_compared
@@ -45,7 +47,10 @@ def outputs(problem_path: Path) -> dict[str, str]:
         files["exam-key.json"] = json.dumps(key_json(problem, EXAM_SEED, variants), indent=2) + "\n"
         category = f"derive/{problem_path.stem}-seed-{EXAM_SEED}"
         files["quiz.xml"] = quiz_xml([(v.number, v.verified) for v in variants], category)
-    return files
+    exam_files = ("exam.tex", "exam-key.tex", "exam-key.json", "quiz.xml")
+    return {name: with_provenance(name, text, provenance(problem.source, problem.sha256,
+                                                         EXAM_SEED if name in exam_files else None))
+            for name, text in files.items()}
 
 
 def main() -> int:

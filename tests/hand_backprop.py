@@ -25,6 +25,7 @@ ACT = {
     "tanh": np.tanh,
     "relu": lambda z: np.maximum(z, 0.0),
     "identity": lambda z: z,
+    "softplus": lambda z: np.log1p(np.exp(z)),
     "softmax": lambda z: np.exp(z - z.max(axis=1, keepdims=True)) / np.exp(z - z.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True),
 }
 PRIME_Z = {
@@ -32,6 +33,7 @@ PRIME_Z = {
     "tanh": lambda z: 1 - np.tanh(z) ** 2,
     "relu": lambda z: (z > 0).astype(float),
     "identity": lambda z: np.ones_like(z),
+    "softplus": sigmoid,
 }
 PRIME_A = {"sigmoid": lambda a: a * (1 - a), "tanh": lambda a: 1 - a**2}
 

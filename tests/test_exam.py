@@ -43,7 +43,7 @@ def three(tmp_path_factory) -> Path:
 
 
 def test_tex_only_writes_sources_key_and_quiz(three):
-    assert sorted(files(three)) == ["exam.tex", "key.json", "key.tex", "quiz.xml"]
+    assert sorted(files(three)) == ["derive-manifest.json", "exam.tex", "key.json", "key.tex", "quiz.xml"]
 
 
 def test_same_command_gives_identical_files(three, tmp_path):
@@ -125,7 +125,7 @@ def test_real_pdfs_show_names_ids_and_variant_answers(tmp_path):
                              "-o", str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     out = tmp_path / "out"
-    assert sorted(p.name for p in out.iterdir()) == ["exam.pdf", "exam.tex", "key.json", "key.pdf", "key.tex"]
+    assert sorted(p.name for p in out.iterdir()) == ["derive-manifest.json", "exam.pdf", "exam.tex", "key.json", "key.pdf", "key.tex"]
     text = pdf_text(out / "exam.pdf")
     for name, sid in (("Zoë Müller", "s1001"), ("Jean-Luc O'Neil & Co", "s1002"), ("Ada Lovelace", "s1003")):
         assert name in text and sid in text

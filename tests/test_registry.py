@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from derive.derivation import output_rule
 from derive.registry import ACTIVATIONS, LEAKY_SLOPE, LOSSES
 
 Z = sp.Symbol("z")
@@ -323,11 +324,6 @@ def test_loss_pairing_metadata():
     assert LOSSES["cross_entropy"].targets_in_unit_interval and LOSSES["cross_entropy"].targets_sum_to_one
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="derive bug: registry.py bce/cross_entropy numpy compute 0*log(0) = nan when an output "
-    "saturates to exactly 0 or 1 in float64 (the limit, and the loss, is 0)",
-)
 @pytest.mark.parametrize(
     "name, A, Y",
     [("bce", [[1.0]], [[1.0]]), ("bce", [[0.0]], [[0.0]]), ("cross_entropy", [[1.0, 0.0]], [[1.0, 0.0]])],
@@ -335,3 +331,46 @@ def test_loss_pairing_metadata():
 def test_saturated_output_with_matching_target_has_zero_loss(name, A, Y):
     with np.errstate(all="ignore"):
         assert LOSSES[name].numpy(np.array(A), np.array(Y))[0] == 0.0
+
+
+@pytest.mark.parametrize("name", [n for n, loss in LOSSES.items() if loss.from_logits is not None])
+def test_from_logits_is_the_loss_of_the_paired_activation(name):
+    loss = LOSSES[name]
+    rng = np.random.default_rng(7)
+    Z = rng.normal(scale=3.0, size=(6, 3))
+    Y = rng.dirichlet(np.ones(3), size=6) if loss.targets_sum_to_one else rng.uniform(size=(6, 3))
+    A = ACTIVATIONS[loss.simplifies_with].numpy(Z)
+    np.testing.assert_allclose(loss.from_logits(Z, Y), loss.numpy(A, Y), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "name, Z, Y, expected",
+    [
+        ("bce", [[800.0]], [[0.0]], 800.0),  # -log(1 - sigma(800)) = 800 + log(1 + e^-800)
+        ("bce", [[-800.0]], [[1.0]], 800.0),
+        ("bce", [[40.0]], [[1.0]], math.log1p(math.exp(-40.0))),
+        ("cross_entropy", [[1000.0, 1000.0]], [[1.0, 0.0]], math.log(2.0)),
+        ("cross_entropy", [[0.0, 1000.0]], [[1.0, 0.0]], 1000.0),
+    ],
+)
+def test_from_logits_hand_values_where_the_output_saturates(name, Z, Y, expected):
+    assert LOSSES[name].from_logits(np.array(Z), np.array(Y))[0] == pytest.approx(expected, rel=1e-15)
+
+
+@pytest.mark.parametrize("name", [n for n, loss in LOSSES.items() if loss.simplifies_with is not None])
+def test_simplifies_with_is_what_sympy_derives(name):
+    """The registry's claim that dL/dz = a - y with this output activation, checked by SymPy."""
+    loss = LOSSES[name]
+    assert loss.simplifies_with in loss.output_activations and loss.from_logits is not None
+    rule = output_rule(loss.simplifies_with, name, 3)
+    assert all(sp.simplify(d - (a - y)) == 0 for d, a, y in zip(rule.delta, rule.a, rule.y))
+
+
+def test_squared_error_forms_confuse_each_other_and_only_mse_averages():
+    squared = [n for n, loss in LOSSES.items() if loss.confused_with]
+    assert sorted(squared) == ["half_mse", "mse", "sse"]
+    for name in squared:
+        assert all(name in LOSSES[other].confused_with for other in LOSSES[name].confused_with)
+        ones = lambda n: LOSSES[name].numpy(np.zeros((1, n)), np.ones((1, n)))[0]  # noqa: E731
+        assert LOSSES[name].output_mean == (ones(1) == ones(4))  # a mean does not grow with n
+    assert [n for n, loss in LOSSES.items() if loss.output_mean] == ["mse"]

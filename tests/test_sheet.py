@@ -19,6 +19,7 @@ from derive.derivation import derive as derive_network
 from derive.answer_key import answer_key
 from derive.errors import DeriveError
 from derive.loader import load_problem
+from derive.files import write_run
 from derive.pdf import LatexError, build_sheet
 from derive.pipeline import solve, solve_compared
 from derive.printing import number
@@ -60,7 +61,7 @@ def test_every_shipped_problem_compiles(built, name):
     for document in ("worksheet", "answers"):
         assert (folder / f"{document}.tex").is_file()
         assert (folder / f"{document}.pdf").read_bytes().startswith(b"%PDF")
-    assert sorted(p.name for p in folder.iterdir()) == ["answers.pdf", "answers.tex", "worksheet.pdf", "worksheet.tex"]
+    assert sorted(p.name for p in folder.iterdir()) == ["answers.pdf", "answers.tex", "derive-manifest.json", "worksheet.pdf", "worksheet.tex"]
 
 
 @pytest.mark.parametrize("name", [p.stem for p in PROBLEMS])
@@ -122,8 +123,7 @@ def test_escape_filter():
 
 
 def test_failed_compile_leaves_no_pdf_and_quotes_the_log(solved, tmp_path, monkeypatch):
-    for stale in ("worksheet.pdf", "answers.pdf"):
-        (tmp_path / stale).write_bytes(b"%PDF stale")
+    write_run(tmp_path, {"worksheet.pdf": b"%PDF stale", "answers.pdf": b"%PDF stale"})  # an earlier run's
     good = answers_tex(solved["sgd-tanh-hidden"])
     monkeypatch.setattr(pdf, "answers_tex", lambda v, compared=(): good.replace(r"\section*{Derivation}", r"\section*{Derivation}\notacommand"))
     with pytest.raises(LatexError) as caught:
@@ -161,7 +161,7 @@ def test_tex_only_writes_no_pdf(tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)  # no TeX engine needed
     result = CliRunner().invoke(main, ["sheet", str(ROOT / "problems/softmax-3class.yaml"), "--tex-only", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.tex", "worksheet.tex"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.tex", "derive-manifest.json", "worksheet.tex"]
 
 
 def test_missing_tex_engine_is_one_line_pointing_to_tex_only(tmp_path, monkeypatch):
@@ -185,7 +185,7 @@ def test_cli_end_to_end(tmp_path):
     result = subprocess.run([sys.executable, "-m", "derive", "sheet", "problems/sgd-tanh-hidden.yaml", "-o", str(tmp_path / "out")],
                             cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["answers.pdf", "answers.tex", "worksheet.pdf", "worksheet.tex"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["answers.pdf", "answers.tex", "derive-manifest.json", "worksheet.pdf", "worksheet.tex"]
     assert "One SGD step with a tanh hidden layer" in pdf_text(tmp_path / "out/worksheet.pdf")
 
 

@@ -1,7 +1,7 @@
 """PyTorch autograd agrees with derive's gradients and updates on random networks.
 
 Each network is drawn with a fixed NumPy seed, built again in float64 PyTorch with derive's
-conventions (z = a W^T + b; per-example losses half_mse = 1/2 sum, mse = mean over outputs, bce
+conventions (z = a W^T + b; per-example losses half_mse = 1/2 sum, sse = sum, mse = mean over outputs, bce
 summed over outputs, cross_entropy = -sum y log softmax; the batch loss is the mean over
 examples; J adds l2/(2m) * sum of squared weights, biases not penalised), and every SGD step of
 the problem is replayed with ``backward()``.
@@ -76,6 +76,9 @@ CASES = [
     Case(9, (2, 2, 2), ("sigmoid", "sigmoid"), "bce", examples=3, bias=False),
     Case(10, (3, 5, 4, 3), ("tanh", "sigmoid", "sigmoid"), "mse", examples=4, batch_size=2, steps=2),
     Case(11, (3, 4, 4, 3), ("leaky_relu", "tanh", "softmax"), "cross_entropy", examples=6, l2=0.2),
+    Case(12, (2, 3, 1), ("softplus", "sigmoid"), "bce", examples=3, steps=2),
+    Case(13, (3, 4, 3, 2), ("softplus", "softplus", "identity"), "half_mse", examples=4, l2=0.3, batch_size=2, steps=2),
+    Case(14, (2, 3, 2), ("tanh", "softplus"), "sse", examples=2),
 ]
 
 
@@ -133,6 +136,8 @@ def torch_objective(torch, problem: Problem, Ws, bs, X, Y):
             a = F.leaky_relu(z, negative_slope=0.01)
         elif name == "identity":
             a = z
+        elif name == "softplus":
+            a = F.softplus(z)
         elif name == "softmax":
             a = torch.softmax(z, dim=1)
         else:
@@ -140,6 +145,8 @@ def torch_objective(torch, problem: Problem, Ws, bs, X, Y):
     loss = problem.network.loss
     if loss == "half_mse":
         per_example = 0.5 * ((a - Y) ** 2).sum(dim=1)
+    elif loss == "sse":
+        per_example = ((a - Y) ** 2).sum(dim=1)
     elif loss == "mse":
         per_example = F.mse_loss(a, Y, reduction="none").mean(dim=1)
     elif loss == "bce":
