@@ -27,6 +27,7 @@ from .formulas import formulas as formula_list
 from .loader import load_problem
 from .yaml_reader import read_yaml
 from .roster import load_roster
+from .canvas import canvas_package
 from .moodle import quiz_xml
 from .pipeline import solve as solve_problem, solve_compared
 from .randomise import make_variant
@@ -168,11 +169,12 @@ def sheet(problem_file: Path, out_dir: Path | None, tex_only: bool, force: bool)
 @click.option("--seed", type=click.IntRange(min=0), required=True, help="Seed: the same seed gives the same variants.")
 @click.option("--roster", type=click.Path(path_type=Path), help="UTF-8 CSV with columns name,id: one stamped sheet per student.")
 @click.option("--moodle", is_flag=True, help="Also write quiz.xml: one Moodle cloze question per variant.")
+@click.option("--canvas", is_flag=True, help="Also write canvas-quiz.zip: a QTI 1.2 quiz for Canvas, a question group per variant.")
 @click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: output/<problem name>-<seed>/).")
-@click.option("--tex-only", is_flag=True, help="Write the .tex files (and key.json, quiz.xml) only; no TeX engine needed.")
+@click.option("--tex-only", is_flag=True, help="Write the .tex files (and key.json, quiz.xml, canvas-quiz.zip) only; no TeX engine needed.")
 @click.option("--force", is_flag=True, help="Replace or remove files that are not derive's own output.")
-def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, moodle: bool,
+def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, moodle: bool, canvas: bool,
          out_dir: Path | None, tex_only: bool, force: bool) -> None:
     """Write N randomised, verified variants of PROBLEM_FILE: exam.pdf, key.pdf, key.json (and quiz.xml)."""
     problem = load_problem(problem_file)
@@ -194,6 +196,8 @@ def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, 
         if moodle:
             category = f"derive/{Path(problem_file).stem}-seed-{seed}"
             files["quiz.xml"] = quiz_xml([(v.number, v.verified) for v in variants], category)
+        if canvas:
+            files["canvas-quiz.zip"] = canvas_package([(v.number, v.verified) for v in variants], problem.title)
         if engine is not None:
             parts = os.cpu_count() or 1
             sources = {"exam": documents(sheet_blocks, problem.title, seed, parts),

@@ -155,6 +155,20 @@ def _question(variant: int, verified: VerifiedSolution, html_texts: list[str]) -
 def question_html(verified: VerifiedSolution) -> str:
     """The question text: the network's numbers, then one embedded answer per asked quantity."""
     problem = verified.problem
+    parts = [given_html(verified)]
+    groups: dict[str, list[str]] = {}
+    for field in cloze_fields(verified):
+        groups.setdefault(field.group, []).append(
+            rf"<tr><td>\({field.label}\)</td><td>{cloze(field, problem.answers)}</td></tr>")
+    for group, rows in groups.items():
+        parts.append(f"<h5>{TITLES[group]}</h5>\n<table>" + "".join(rows) + "</table>")
+    return "\n".join(p for p in parts if p)
+
+
+def given_html(verified: VerifiedSolution) -> str:
+    """The network, its numbers, the data and the answer rule, as HTML with MathJax TeX (shared
+    with the Canvas quiz, :mod:`derive.canvas`)."""
+    problem = verified.problem
     net = problem.network
     d = problem.answers.decimals
     parts = [f"<p>{html.escape(problem.instructions)}</p>" if problem.instructions else ""]
@@ -172,12 +186,6 @@ def question_html(verified: VerifiedSolution) -> str:
                  + ("; one full-batch step" if training.batch_size is None else f"; batches of {training.batch_size}")
                  + f". Give every answer {html.escape(phrase(problem.answers))} (the first step only), with a "
                  "decimal point: 0.5, not 0,5 (Moodle reads a comma as a thousands separator).</p>")
-    groups: dict[str, list[str]] = {}
-    for field in cloze_fields(verified):
-        groups.setdefault(field.group, []).append(
-            rf"<tr><td>\({field.label}\)</td><td>{cloze(field, problem.answers)}</td></tr>")
-    for group, rows in groups.items():
-        parts.append(f"<h5>{TITLES[group]}</h5>\n<table>" + "".join(rows) + "</table>")
     return "\n".join(p for p in parts if p)
 
 
