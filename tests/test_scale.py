@@ -134,5 +134,8 @@ def test_chain_rule_factors_are_evaluated_as_sympy_evaluates_them():
         symbols = sorted(expr.free_symbols, key=str)
         for _ in range(200):
             values = {s: rng.choice([rng.uniform(0.01, 0.99), round(rng.uniform(-1, 1), 1)]) for s in symbols}
-            expected = float(expr.xreplace({s: sp.Float(v) for s, v in values.items()}))
+            try:
+                expected = float(expr.xreplace({s: sp.Float(v) for s, v in values.items()}))
+            except TypeError:  # not a real number there
+                continue
             assert chain._evaluate(expr, values) == expected
