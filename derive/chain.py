@@ -17,6 +17,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Callable
 
+import mpmath
 import numpy as np
 import sympy as sp
 
@@ -190,6 +191,12 @@ def _evaluate(expr: sp.Expr, values: dict, digits: int | None = None) -> float:
                 return function(tuple(float(v) for v in values.values()))
             except ZeroDivisionError:
                 pass  # SymPy says what dividing by 0 gives
+    else:
+        try:
+            with mpmath.workdps(digits):
+                return float(_mpmath_function(expr, tuple(values))(*(mpmath.mpf(float(v)) for v in values.values())))
+        except (TypeError, ZeroDivisionError, ValueError):
+            pass  # SymPy says what it gives
     exact = expr.xreplace({s: sp.Float(v, digits or 15) for s, v in values.items()})
     if digits is not None:
         exact = exact.evalf(digits)
@@ -197,6 +204,12 @@ def _evaluate(expr: sp.Expr, values: dict, digits: int | None = None) -> float:
         return float(exact)
     except TypeError:  # zoo, nan + I*...: a 1/0 in float64
         return float("nan")
+
+
+@lru_cache(maxsize=256)
+def _mpmath_function(expr: sp.Expr, symbols: tuple) -> Callable:
+    """``expr`` compiled once to mpmath (evaluated at the working precision of the call)."""
+    return sp.lambdify(symbols, expr, "mpmath")
 
 
 @lru_cache(maxsize=256)

@@ -139,3 +139,14 @@ def test_chain_rule_factors_are_evaluated_as_sympy_evaluates_them():
             except TypeError:  # not a real number there
                 continue
             assert chain._evaluate(expr, values) == expected
+
+
+def test_chain_rule_factors_at_30_digits_agree_with_sympy_evalf():
+    z = sp.Symbol("z")
+    exprs = [derivation.activation_rule(name).derivative_z for name in ("sigmoid", "tanh", "relu")]
+    rng = random.Random(4)
+    for expr in exprs:
+        for _ in range(100):
+            values = {z: rng.choice([rng.uniform(-40, 40), 0.0, round(rng.uniform(-3, 3), 1)])}
+            expected = float(expr.xreplace({z: sp.Float(values[z], 30)}).evalf(30))
+            assert chain._evaluate(expr, values, digits=30) == expected
