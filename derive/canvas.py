@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Sequence
 
 from .moodle import Field, cloze_fields, given_html
+from .quantities import asked_quantities
 from .rounding import moodle_tolerance
 from .sections import TITLES
 from .spec import Answers
@@ -36,7 +37,7 @@ QUIZ = "derive_quiz"  # the assessment's ident and folder in the package
 def canvas_package(variants: Sequence[tuple[int, VerifiedSolution]], title: str) -> bytes:
     """The zip: imsmanifest.xml and the assessment, byte-identical for the same variants."""
     assessment = assessment_xml(variants, title)
-    check_assessment(assessment, [len(cloze_fields(v)) for _, v in variants])
+    check_assessment(assessment, [len(asked_quantities(v.problem)) for _, v in variants])
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
         for name, text in (("imsmanifest.xml", manifest_xml(title)), (f"{QUIZ}/{QUIZ}.xml", assessment)):

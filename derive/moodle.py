@@ -91,7 +91,7 @@ def quiz_xml(variants: Sequence[tuple[int, VerifiedSolution]], category: str) ->
     for i, text in enumerate(html_texts):
         body = body.replace(_marker(i), f"<![CDATA[{text}]]>", 1)
     xml = '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
-    check_quiz(xml, [len(cloze_fields(v)) for _, v in variants])
+    check_quiz(xml, [len(asked_quantities(v.problem)) for _, v in variants])  # one field per asked quantity
     return xml
 
 

@@ -61,6 +61,7 @@ class Step:
     layers: tuple[LayerValues, ...]
     lines: Callable[[], tuple[Quantity, ...]] = field(repr=False, compare=False)
     notes: tuple[str, ...] = ()
+    losses: tuple[float, ...] = ()  # the loss L of each example of the batch (the worked L lines' values)
 
     @property
     def worked(self) -> tuple[Quantity, ...]:
@@ -288,11 +289,11 @@ def _step(problem, rules, index, batch, n: _StepNumbers) -> Step:
         layers = tuple(LayerValues(l + 1, _readonly(n.z[l]), _readonly(n.a[l + 1]), None, None, None,
                                    _readonly(n.W[l]), _readonly(n.b[l])) for l in range(depth))
         return Step(index, batch, float(n.loss), float(n.per_example.mean()), None, layers,
-                    functools.partial(_lines, problem, rules, batch, n), tuple(notes))
+                    functools.partial(_lines, problem, rules, batch, n), tuple(notes), tuple(map(float, n.per_example)))
     layers = tuple(LayerValues(l + 1, *(_readonly(v) for v in (n.z[l], n.a[l + 1], n.delta[l], n.grad_W[l], n.grad_b[l],
                                                                 n.new_W[l], n.new_b[l]))) for l in range(depth))
     return Step(index, batch, float(n.loss), float(n.per_example.mean()), float(n.loss_after), layers,
-                functools.partial(_lines, problem, rules, batch, n), tuple(notes))
+                functools.partial(_lines, problem, rules, batch, n), tuple(notes), tuple(map(float, n.per_example)))
 
 
 def _lines(problem, rules, batch, n: _StepNumbers) -> tuple[Quantity, ...]:

@@ -9,7 +9,6 @@ and which section of a sheet it answers.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import sympy as sp
@@ -55,7 +54,7 @@ class LineBuilder:
 
     def name(self, block: str, *args) -> tree.Name:
         """A symbol spelled by the notation's building block ``block`` (``z``, ``w``, ``d``...)."""
-        return _name(getattr(self.notation, block), *args)
+        return _spelled(self.notation, (block, args), lambda: _name(getattr(self.notation, block), *args))
 
     def quantity(self, name: QuantityName, section: str, formula: tree.Node, substituted: tree.Node,
                  value: float) -> Quantity:
@@ -227,15 +226,29 @@ class LineBuilder:
                              tree.Words("forward pass with the updated weights"), value)
 
 
-@functools.lru_cache(maxsize=65536)
 def _name(spell, *args) -> tree.Name:
-    """A symbol in both spellings (remembered: every variant of an exam spells the same names)."""
+    """A symbol in both spellings."""
     return tree.Name(spell(*args, form="latex"), spell(*args, form="text"))
 
 
-@functools.lru_cache(maxsize=65536)
+def _spelled(notation: Notation, key: tuple, spell) -> tree.Name:
+    """A name every variant of an exam spells alike, spelled once per notation: the memo is
+    keyed by the notation's identity (hashing the notation itself cost more than spelling)."""
+    memo = _SPELLED.setdefault(id(notation), (notation, {}))
+    if memo[0] is not notation:  # a notation that was collected, its id reused
+        memo = _SPELLED[id(notation)] = (notation, {})
+    found = memo[1].get(key)
+    if found is None:
+        found = memo[1][key] = spell()
+    return found
+
+
+_SPELLED: dict[int, tuple[Notation, dict]] = {}
+
+
 def _symbol(notation: Notation, name: QuantityName, example: int | None) -> tree.Name:
-    return tree.Name(notation.latex(name, example), notation.text(name, example))
+    return _spelled(notation, ("symbol", name, example),
+                    lambda: tree.Name(notation.latex(name, example), notation.text(name, example)))
 
 
 def mean_formula(body: tree.Node, notation: Notation = NIELSEN) -> tree.Node:
