@@ -1,4 +1,4 @@
-"""Command line: ``derive solve``, ``formulas``, ``sheet``, ``exam`` and ``check``.
+"""Command line: ``derive solve``, ``formulas``, ``sheet``, ``exam``, ``check``, ``serve``, ``code`` and ``lab``.
 
 The CLI is one of the few places that touch files: it loads the problem, runs the pipeline and
 writes outputs atomically (a temporary file moved into place), so a failure never leaves a
@@ -38,6 +38,11 @@ from .marking import mark
 from .quantities import answers_template
 from .terminal import formula_listing, worked_solution
 from .pdf import Engine, build_sheet, compile_joined
+from .codegen import Framework, code_script
+from .lab import run_lab, torch_module
+from .lab_loader import load_dataset, load_lab
+from .lab_report import agreement_text, figures as lab_figures, report_tex, results_json
+from .pdf import compile_pdf
 
 
 _NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())
@@ -264,3 +269,55 @@ def serve(path: Path, port: int, host: str, workers: int) -> None:
         os.environ[PATH_VARIABLE] = str(path)
         uvicorn.run("derive.web.app:app_from_environment", factory=True, workers=workers, host=host, port=port,
                     log_level="warning")
+
+
+@main.command()
+@click.argument("problem_file", type=click.Path(path_type=Path))
+@click.option("--framework", type=click.Choice([f.value for f in Framework]), required=True,
+              help="numpy (from scratch), pytorch (autograd) or keras.")
+@click.option("--exercise", is_flag=True, help="NumPy only: leave the backward pass to the student, with TODOs naming the formulas.")
+@click.option("--output", "-o", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the script to this file (default: print it).")
+@click.option("--force", is_flag=True, help="Replace FILE even when it is not a script derive wrote.")
+def code(problem_file: Path, framework: str, exercise: bool, out_file: Path | None, force: bool) -> None:
+    """Write PROBLEM_FILE as a standalone NumPy, PyTorch or Keras script that prints the verified key's numbers."""
+    if exercise and framework != Framework.NUMPY.value:
+        raise click.UsageError("--exercise goes with --framework numpy only")
+    problem = load_problem(problem_file)
+    script = code_script(solve_problem(problem), framework, exercise)
+    if out_file is None:
+        click.echo(script, nl=False)
+        return
+    line = provenance(problem.source, problem.sha256)
+    where = write_file(out_file, with_provenance("script.py", script, line), _is_derive_script, force)
+    click.echo(f"written: {where}", err=True)
+
+
+def _is_derive_script(text: str) -> bool:
+    """Whether ``text`` is a script ``derive code`` wrote (it starts with derive's provenance line)."""
+    return text.startswith("# Written by derive from ")
+
+
+@main.command()
+@click.argument("lab_file", type=click.Path(path_type=Path))
+@click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: output/<lab name>/).")
+@click.option("--tex-only", is_flag=True, help="Write report.tex (and the figures and results.json) without compiling the PDF.")
+@click.option("--force", is_flag=True, help="Replace or remove files in the output folder that are not derive's own.")
+def lab(lab_file: Path, out_dir: Path | None, tex_only: bool, force: bool) -> None:
+    """Train LAB_FILE's network on its dataset with the generated NumPy code and with PyTorch; write a report."""
+    spec = load_lab(lab_file)
+    engine = None if tex_only else Engine.find()  # before the training: no engine, no wasted minutes
+    dataset = load_dataset(spec.dataset)
+    out_dir = out_dir if out_dir is not None else Path("output") / Path(lab_file).stem
+    torch = torch_module()
+    with _progress() as bar:
+        task = bar.add_task("epochs (NumPy and PyTorch)" if torch else "epochs (NumPy; PyTorch is not installed)", total=spec.epochs)
+        result = run_lab(spec, dataset, torch, progress=lambda: bar.advance(task))
+    files: dict[str, str | bytes] = {**lab_figures(result), "report.tex": report_tex(result), "results.json": results_json(result)}
+    if engine is not None:
+        assets = {name: content for name, content in files.items() if name.endswith(".png")}
+        files["report.pdf"] = compile_pdf(files["report.tex"], "report", engine, assets)
+    click.echo(agreement_text(result))
+    for path in write_run(out_dir, files, force):
+        click.echo(f"written: {path}")

@@ -34,7 +34,7 @@ from .errors import DeriveError, one_line
 
 MANIFEST = "derive-manifest.json"
 _UMASK_LOCK = threading.Lock()
-_COMMENTS = {".tex": "% {}\n", ".yaml": "# {}\n", ".xml": "<!-- {} -->\n"}
+_COMMENTS = {".tex": "% {}\n", ".yaml": "# {}\n", ".xml": "<!-- {} -->\n", ".py": "# {}\n"}
 
 
 def provenance(source: str, sha256: str, seed: int | None = None, variant: int | None = None) -> str:

@@ -149,12 +149,16 @@ def _pool(workers: int) -> Iterator[ThreadPoolExecutor]:
         _STOPPING.clear()
 
 
-def compile_pdf(tex: str, name: str = "document", engine: Engine | None = None) -> bytes:
-    """Compile LaTeX source in a temporary folder and return the PDF's bytes."""
+def compile_pdf(tex: str, name: str = "document", engine: Engine | None = None,
+                assets: dict[str, bytes] | None = None) -> bytes:
+    """Compile LaTeX source in a temporary folder and return the PDF's bytes; ``assets`` are
+    files the document includes (figures), placed beside it by name."""
     engine = engine or Engine.find()
     with tempfile.TemporaryDirectory(prefix="derive-tex-") as folder:
         work = Path(folder)
         (work / f"{name}.tex").write_text(tex, encoding="utf-8")
+        for asset, content in (assets or {}).items():
+            (work / asset).write_bytes(content)
         env = {**os.environ, **_ENV}
         for _ in range(engine.passes):
             try:

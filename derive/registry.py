@@ -8,6 +8,8 @@ it acts elementwise, where its kink is; for a loss whether it averages over the 
 output activation it simplifies with, which forms a student confuses it with). No other module
 tests a function's name. Adding an activation such as GELU means adding one entry to
 ``ACTIVATIONS`` (softplus was added so).
+Each entry also holds the source text of its NumPy, PyTorch and Keras forms that the
+generated scripts of `derive code` and `derive lab` are made of.
 
 Conventions
 -----------
@@ -73,6 +75,13 @@ class Activation:
     output_only: bool = False
     kink: float | None = None
     kink_convention: str = ""
+    # Source text for generated scripts (`derive code`, `derive lab`): expressions in the names
+    # the scripts use, z (pre-activations), a (activations), grad_a (dL/da); rows are examples.
+    numpy_code: str = ""
+    numpy_backward_code: str = ""  # dL/dz from z, a and grad_a
+    derivative_text: str = ""      # f'(z) as an exercise's TODO names it
+    torch_code: str = ""
+    keras_code: str = ""           # the Dense layer's activation= argument
 
     @property
     def differentiable(self) -> bool:
@@ -108,6 +117,16 @@ class Loss:
     from_logits: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
     confused_with: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # Source text for generated scripts: the per-example loss of A and Y (rows are examples)
+    # and dL/da in NumPy and PyTorch; in Keras either a built-in that is exactly this loss
+    # (``keras_builtin``) or the body of a custom loss of y_true, y_pred (``keras_code``), and
+    # ``keras_note``, the convention the Keras script states.
+    numpy_code: str = ""
+    numpy_grad_code: str = ""
+    torch_code: str = ""
+    keras_builtin: str = ""
+    keras_code: str = ""
+    keras_note: str = ""
 
     def simplifies(self, output_activation: str) -> bool:
         """Whether dL/dz of this loss through ``output_activation`` is a - y."""
@@ -126,6 +145,11 @@ ACTIVATIONS: dict[str, Activation] = {
             numpy=_sigmoid_np,
             numpy_backward=lambda z, a, g: g * a * (1.0 - a),
             inverse=lambda a: sp.log(a / (1 - a)),
+            numpy_code="1.0 / (1.0 + np.exp(-z))",
+            numpy_backward_code="grad_a * a * (1.0 - a)",
+            derivative_text="sigmoid'(z) = a (1 - a)",
+            torch_code="torch.sigmoid(z)",
+            keras_code='"sigmoid"',
         ),
         Activation(
             name="tanh",
@@ -136,6 +160,11 @@ ACTIVATIONS: dict[str, Activation] = {
             numpy=np.tanh,
             numpy_backward=lambda z, a, g: g * (1.0 - a**2),
             inverse=sp.atanh,
+            numpy_code="np.tanh(z)",
+            numpy_backward_code="grad_a * (1.0 - a**2)",
+            derivative_text="tanh'(z) = 1 - a^2",
+            torch_code="torch.tanh(z)",
+            keras_code='"tanh"',
         ),
         Activation(
             name="relu",
@@ -147,6 +176,11 @@ ACTIVATIONS: dict[str, Activation] = {
             numpy_backward=lambda z, a, g: g * (z > 0),
             kink=0.0,
             kink_convention="ReLU'(0) is taken as 0 (the left derivative, as in PyTorch)",
+            numpy_code="np.where(z > 0, z, 0.0)",
+            numpy_backward_code="grad_a * (z > 0)",
+            derivative_text="relu'(z) = 1 where z > 0, else 0 (also at z = 0)",
+            torch_code="torch.relu(z)",
+            keras_code='"relu"',
         ),
         Activation(
             name="leaky_relu",
@@ -158,6 +192,11 @@ ACTIVATIONS: dict[str, Activation] = {
             numpy_backward=lambda z, a, g: g * np.where(z > 0, 1.0, float(LEAKY_SLOPE)),
             kink=0.0,
             kink_convention=f"LeakyReLU'(0) is taken as {LEAKY_SLOPE} (the left derivative)",
+            numpy_code=f"np.where(z > 0, z, {float(LEAKY_SLOPE)} * z)",
+            numpy_backward_code=f"grad_a * np.where(z > 0, 1.0, {float(LEAKY_SLOPE)})",
+            derivative_text=f"leaky_relu'(z) = 1 where z > 0, else {float(LEAKY_SLOPE)} (also at z = 0)",
+            torch_code=f"torch.nn.functional.leaky_relu(z, negative_slope={float(LEAKY_SLOPE)})",
+            keras_code=f"lambda z: keras.activations.leaky_relu(z, negative_slope={float(LEAKY_SLOPE)})",
         ),
         Activation(
             name="softplus",
@@ -168,6 +207,11 @@ ACTIVATIONS: dict[str, Activation] = {
             numpy=lambda z: np.logaddexp(0.0, z),
             numpy_backward=lambda z, a, g: g * _sigmoid_np(z),
             inverse=lambda a: sp.log(sp.exp(a) - 1),
+            numpy_code="np.logaddexp(0.0, z)",
+            numpy_backward_code="grad_a / (1.0 + np.exp(-z))",
+            derivative_text="softplus'(z) = sigmoid(z) = 1 - exp(-a)",
+            torch_code="torch.nn.functional.softplus(z)",
+            keras_code='"softplus"',
         ),
         Activation(
             name="identity",
@@ -178,6 +222,11 @@ ACTIVATIONS: dict[str, Activation] = {
             numpy=lambda z: z.copy(),
             numpy_backward=lambda z, a, g: g,
             inverse=lambda a: a,
+            numpy_code="z",
+            numpy_backward_code="grad_a",
+            derivative_text="identity'(z) = 1",
+            torch_code="z",
+            keras_code='"linear"',
         ),
         Activation(
             name="softmax",
@@ -192,6 +241,14 @@ ACTIVATIONS: dict[str, Activation] = {
             inverse=sp.log,
             elementwise=False,
             output_only=True,
+            numpy_code=(
+                "np.exp(z - z.max(axis=1, keepdims=True)) / np.exp(z - z.max(axis=1, "
+                "keepdims=True)).sum(axis=1, keepdims=True)"
+            ),
+            numpy_backward_code="a * (grad_a - (grad_a * a).sum(axis=1, keepdims=True))",
+            derivative_text="softmax Jacobian-vector product: a * (grad_a - sum_k grad_a_k a_k)",
+            torch_code="torch.softmax(z, dim=1)",
+            keras_code='"softmax"',
         ),
         Activation(
             name="step",
@@ -201,6 +258,11 @@ ACTIVATIONS: dict[str, Activation] = {
             sympy=_elementwise(lambda z: sp.Piecewise((1, z >= 0), (0, True))),
             numpy=lambda z: np.where(z >= 0, 1.0, 0.0),
             numpy_backward=None,
+            numpy_code="np.where(z >= 0, 1.0, 0.0)",
+            numpy_backward_code="",
+            derivative_text="",
+            torch_code="(z >= 0).to(z.dtype)",
+            keras_code="lambda z: keras.ops.cast(z >= 0, z.dtype)",
         ),
     ]
 }
@@ -249,6 +311,17 @@ LOSSES: dict[str, Loss] = {
             numpy=lambda A, Y: 0.5 * _squared_error(A, Y),
             numpy_grad=lambda A, Y: A - Y,
             confused_with=("mse", "sse"),
+            numpy_code="0.5 * ((Y - A) ** 2).sum(axis=1)",
+            numpy_grad_code="A - Y",
+            torch_code="0.5 * ((Y - A) ** 2).sum(dim=1)",
+            keras_builtin="",
+            keras_code="0.5 * keras.ops.sum(keras.ops.square(y_true - y_pred), axis=-1)",
+            keras_note=(
+                "Keras' built-in MeanSquaredError is the mean over the outputs of (y - y_hat)^2, without "
+                "the 1/2. This problem's loss is 1/2 sum_k (y_k - y_hat_k)^2, so the script defines it as"
+                " a custom loss (with Keras' MSE the loss would be 2/n times as large, n outputs, and so "
+                "would every gradient)."
+            ),
         ),
         Loss(
             name="mse",
@@ -260,6 +333,16 @@ LOSSES: dict[str, Loss] = {
             numpy_grad=lambda A, Y: 2.0 * (A - Y) / A.shape[1],
             output_mean=True,
             confused_with=("half_mse", "sse"),
+            numpy_code="((Y - A) ** 2).mean(axis=1)",
+            numpy_grad_code="2.0 * (A - Y) / A.shape[1]",
+            torch_code="((Y - A) ** 2).mean(dim=1)",
+            keras_builtin="keras.losses.MeanSquaredError()",
+            keras_code="",
+            keras_note=(
+                "This problem's loss is Keras' own MeanSquaredError: the mean over the outputs of (y - "
+                "y_hat)^2, without the 1/2 of the textbook 1/2 sum_k (y_k - y_hat_k)^2, so its gradients "
+                "are 2/n times those of the 1/2 squared error (n outputs)."
+            ),
         ),
         Loss(
             name="sse",
@@ -270,6 +353,15 @@ LOSSES: dict[str, Loss] = {
             numpy=_squared_error,
             numpy_grad=lambda A, Y: 2.0 * (A - Y),
             confused_with=("half_mse", "mse"),
+            numpy_code="((Y - A) ** 2).sum(axis=1)",
+            numpy_grad_code="2.0 * (A - Y)",
+            torch_code="((Y - A) ** 2).sum(dim=1)",
+            keras_builtin="",
+            keras_code="keras.ops.sum(keras.ops.square(y_true - y_pred), axis=-1)",
+            keras_note=(
+                "This problem's loss is the sum over the outputs of (y - y_hat)^2: no 1/2, and not "
+                "averaged as Keras' built-in MeanSquaredError is, so the script defines it as a custom loss."
+            ),
         ),
         Loss(
             name="bce",
@@ -286,6 +378,19 @@ LOSSES: dict[str, Loss] = {
             simplifies_with="sigmoid",
             # -log sigma(z) = softplus(-z), -log(1 - sigma(z)) = softplus(z)
             from_logits=lambda Z, Y: (Y * _softplus(-Z) + (1 - Y) * _softplus(Z)).sum(axis=1),
+            numpy_code="-(Y * np.log(A) + (1 - Y) * np.log(1 - A)).sum(axis=1)",
+            numpy_grad_code="(A - Y) / (A * (1 - A))",
+            torch_code="-(Y * torch.log(A) + (1 - Y) * torch.log(1 - A)).sum(dim=1)",
+            keras_builtin="",
+            keras_code=(
+                "-keras.ops.sum(y_true * keras.ops.log(y_pred) + (1 - y_true) * keras.ops.log(1 - "
+                "y_pred), axis=-1)"
+            ),
+            keras_note=(
+                "Keras' built-in BinaryCrossentropy averages over the outputs and clips predictions to "
+                "[1e-7, 1 - 1e-7]; this problem's loss sums over the output neurons (Ng's cost) without "
+                "clipping, so the script defines it as a custom loss."
+            ),
         ),
         Loss(
             name="cross_entropy",
@@ -301,6 +406,16 @@ LOSSES: dict[str, Loss] = {
             simplifies_with="softmax",
             # -log softmax(z)_k = logsumexp(z) - z_k
             from_logits=lambda Z, Y: (Y * (_log_sum_exp(Z)[:, None] - Z)).sum(axis=1),
+            numpy_code="-(Y * np.log(A)).sum(axis=1)",
+            numpy_grad_code="-Y / A",
+            torch_code="-(Y * torch.log(A)).sum(dim=1)",
+            keras_builtin="",
+            keras_code="-keras.ops.sum(y_true * keras.ops.log(y_pred), axis=-1)",
+            keras_note=(
+                "Keras' built-in CategoricalCrossentropy rescales the predictions to sum to 1 and clips "
+                "them to [1e-7, 1 - 1e-7]; the script writes -sum_k y_k log y_hat_k itself so that "
+                "nothing is clipped."
+            ),
         ),
     ]
 }

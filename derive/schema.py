@@ -101,13 +101,15 @@ class RawProblem(_Strict):
     randomisation: RawRandomisation | None = None
 
 
-def validate(document: dict, source: str) -> RawProblem:
-    """The document as a :class:`RawProblem`; a :class:`ProblemError` naming every field that is
-    wrong (the first as its field, the others in its message)."""
+def validate(document: dict, source: str, model: type[BaseModel] | None = None):
+    """The document as a :class:`RawProblem` (or another ``model``, e.g. a lab file's); a
+    :class:`ProblemError` naming every field that is wrong (the first as its field, the others in
+    its message)."""
+    model = model or RawProblem
     try:
-        return RawProblem.model_validate(document)
+        return model.model_validate(document)
     except ValidationError as err:
-        problems = describe_errors(err.errors(), RawProblem)
+        problems = describe_errors(err.errors(), model)
     (field, message), *others = problems[:MAX_LISTED]
     listed = [message] + [f"{other}: {text}" for other, text in others]
     if len(problems) > MAX_LISTED:

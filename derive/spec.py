@@ -186,3 +186,23 @@ class Student:
 
     name: str
     id: str
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A lab (`derive lab`): a network trained on a dataset shipped inside a package.
+
+    ``test_fraction`` of the examples, drawn with ``seed``, are held out for testing; the seed
+    also draws the initial weights and each epoch's order of the training examples.
+    """
+
+    title: str
+    dataset: str
+    network: Network
+    learning_rate: float
+    epochs: int
+    batch_size: int
+    seed: int
+    test_fraction: float = 0.25
+    l2: float = 0.0
+    source: str = "<memory>"
