@@ -13,7 +13,11 @@ product is a per-example gradient; :mod:`derive.verify` compares it with the Num
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from typing import Callable
 
+import mpmath
 import numpy as np
 import sympy as sp
 
@@ -183,7 +187,21 @@ class _Chain:
 
 def _evaluate(expr: sp.Expr, values: dict, digits: int | None = None) -> float:
     """``expr`` at ``values``: in float64 arithmetic, or at ``digits`` significant digits; a value
-    beyond float64 (or 1/0) comes out as inf or nan."""
+    beyond float64 (or 1/0) comes out as inf or nan. In float64 it runs a function compiled once
+    (:func:`_float_function`), which does SymPy's Float operations in SymPy's order."""
+    if digits is None:
+        function = _float_function(expr, tuple(values))
+        if function is not None:
+            try:
+                return function(tuple(float(v) for v in values.values()))
+            except ZeroDivisionError:
+                pass  # SymPy says what dividing by 0 gives
+    else:
+        try:
+            with mpmath.workdps(digits):
+                return float(_mpmath_function(expr, tuple(values))(*(mpmath.mpf(float(v)) for v in values.values())))
+        except (TypeError, ZeroDivisionError, ValueError):
+            pass  # SymPy says what it gives
     exact = expr.xreplace({s: sp.Float(v, digits or 15) for s, v in values.items()})
     if digits is not None:
         exact = exact.evalf(digits)
@@ -191,3 +209,62 @@ def _evaluate(expr: sp.Expr, values: dict, digits: int | None = None) -> float:
         return float(exact)
     except TypeError:  # zoo, nan + I*...: a 1/0 in float64
         return float("nan")
+
+
+@lru_cache(maxsize=256)
+def _mpmath_function(expr: sp.Expr, symbols: tuple) -> Callable:
+    """``expr`` compiled once to mpmath (evaluated at the working precision of the call)."""
+    return sp.lambdify(symbols, expr, "mpmath")
+
+
+@lru_cache(maxsize=256)
+def _float_function(expr: sp.Expr, symbols: tuple) -> Callable | None:
+    """``expr`` compiled once (every variant evaluates it) to float operations in the order
+    SymPy's automatic evaluation does them: an Add sums its arguments in order from 0, a Mul
+    multiplies them from 1, an integer power is rounded once from the exact value. None when
+    the expression holds anything else (then SymPy evaluates it)."""
+    try:
+        return _compile(expr, {s: i for i, s in enumerate(symbols)})
+    except _Unsupported:
+        return None
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _compile(expr, index: dict) -> Callable:
+    if expr in index:
+        i = index[expr]
+        return lambda v: v[i]
+    if expr.is_Number:
+        constant = float(expr)
+        return lambda v: constant
+    parts = [_compile(arg, index) for arg in expr.args] if (expr.is_Add or expr.is_Mul) else None
+    if expr.is_Add:
+        return lambda v: _fold(parts, v, 0.0, float.__add__)
+    if expr.is_Mul:
+        return lambda v: _fold(parts, v, 1.0, float.__mul__)
+    if expr.is_Pow and expr.exp.is_Integer:
+        base, exponent = _compile(expr.base, index), int(expr.exp)
+        return lambda v: float(Fraction(base(v)) ** exponent)
+    if isinstance(expr, sp.Piecewise):
+        branches = [(_compile(e, index), None if c is sp.true else _condition(c, index)) for e, c in expr.args]
+        return lambda v: next(e(v) for e, c in branches if c is None or c(v))
+    raise _Unsupported
+
+
+def _condition(condition, index: dict) -> Callable:
+    compare = {sp.StrictGreaterThan: float.__gt__, sp.GreaterThan: float.__ge__,
+               sp.StrictLessThan: float.__lt__, sp.LessThan: float.__le__}.get(type(condition))
+    if compare is None:
+        raise _Unsupported
+    lhs, rhs = _compile(condition.lhs, index), _compile(condition.rhs, index)
+    return lambda v: compare(lhs(v), rhs(v))
+
+
+def _fold(parts, v, start: float, operation) -> float:
+    result = start
+    for part in parts:
+        result = operation(result, part(v))
+    return result

@@ -30,6 +30,7 @@ from .loader import load_problem as _load_file
 from .notation import PROFILES, for_problem
 from .yaml_reader import read_yaml
 from .roster import load_roster
+from .canvas import canvas_package
 from .moodle import quiz_xml
 from .pipeline import solve as solve_problem, solve_compared
 from .randomise import make_variant
@@ -211,13 +212,12 @@ def sheet(problem_file: Path, out_dir: Path | None, tex_only: bool, force: bool,
 @click.option("--seed", type=click.IntRange(min=0), required=True, help="Seed: the same seed gives the same variants.")
 @click.option("--roster", type=click.Path(path_type=Path), help="UTF-8 CSV with columns name,id: one stamped sheet per student.")
 @click.option("--moodle", is_flag=True, help="Also write quiz.xml: one Moodle cloze question per variant.")
+@click.option("--canvas", is_flag=True, help="Also write canvas-quiz.zip: a QTI 1.2 quiz for Canvas, a question group per variant.")
 @click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: output/<problem name>-<seed>/).")
-@click.option("--tex-only", is_flag=True, help="Write the .tex files (and key.json, quiz.xml) only; no TeX engine needed.")
+@click.option("--tex-only", is_flag=True, help="Write the .tex files (and key.json, quiz.xml, canvas-quiz.zip) only; no TeX engine needed.")
 @click.option("--force", is_flag=True, help="Replace or remove files that are not derive's own output.")
-@_language_option
-@notation_option
-def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, moodle: bool,
+def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, moodle: bool, canvas: bool,
          out_dir: Path | None, tex_only: bool, force: bool, language: str | None, notation: str | None) -> None:
     """Write N randomised, verified variants of PROBLEM_FILE: exam.pdf, key.pdf, key.json (and quiz.xml)."""
     problem = _load(problem_file, language, notation)
@@ -227,8 +227,10 @@ def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, 
     out_dir = out_dir if out_dir is not None else Path("output") / f"{Path(problem_file).stem}-{seed}"
     with _progress() as bar:
         task = bar.add_task("variants drawn and verified", total=len(set(sheets)))
-        variants = solve_variants(problem, seed, sheets, students, progress=lambda: bar.advance(task))
-        sheet_blocks, answer_blocks = exam_blocks(variants, sheets, students), key_blocks(variants)
+        variants = solve_variants(problem, seed, sheets, students, progress=lambda done: bar.advance(task, done))
+        task = bar.add_task("worksheets and keys laid out", total=2 * len(variants))
+        sheet_blocks = exam_blocks(variants, sheets, students, progress=lambda done: bar.advance(task, done))
+        answer_blocks = key_blocks(variants, progress=lambda done: bar.advance(task, done))
         files: dict[str, str | bytes] = {
             "exam.tex": documents(sheet_blocks, problem.title, seed, language=problem.language)[0],
             "key.tex": documents(answer_blocks, problem.title, seed, language=problem.language)[0],
@@ -237,6 +239,8 @@ def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, 
         if moodle:
             category = f"derive/{Path(problem_file).stem}-seed-{seed}"
             files["quiz.xml"] = quiz_xml([(v.number, v.verified) for v in variants], category)
+        if canvas:
+            files["canvas-quiz.zip"] = canvas_package([(v.number, v.verified) for v in variants], problem.title)
         if engine is not None:
             parts = os.cpu_count() or 1
             sources = {"exam": documents(sheet_blocks, problem.title, seed, parts, problem.language),

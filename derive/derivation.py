@@ -25,10 +25,10 @@ from functools import lru_cache
 
 import sympy as sp
 
+from .identities import vanishes
 from .notation import NIELSEN, Notation
 from .registry import ACTIVATIONS, LOSSES, Activation, Loss
 from .spec import Network
-from .identity_test import _vanishes
 from .symbols import SymbolicNetwork, build_symbolic_network
 
 N = NIELSEN  # the notation of the claims
@@ -152,7 +152,7 @@ def output_rule(activation_name: str, loss_name: str, size: int) -> OutputRule:
     y = sp.symbols(f"y_1:{size + 1}")
     z = sp.symbols(f"z_1:{size + 1}")
     loss_in_a = loss.sympy(a, y)
-    dL_da = tuple(tidy(sp.diff(loss_in_a, ak)) for ak in a)
+    dL_da = tuple(_as_neuron_one(tidy, sp.diff(loss_in_a, ak)) for ak in a)
     jacobian = _jacobian_in_a(activation, z, a)
     delta_rule = tuple(
         sp.Add(*[_shown_product(dL_da[k], jacobian[k][j]) for k in range(size) if jacobian[k][j] != 0])
@@ -197,7 +197,7 @@ def _jacobian_in_a(activation: Activation, z, a) -> list[list[sp.Expr]]:
 
 
 def _simplify_delta(delta_rule: sp.Expr, y, j: int, loss: Loss, assumptions: list[str]) -> sp.Expr:
-    simplified = tidy(sp.simplify(delta_rule))
+    simplified = _as_neuron_one(tidy, simplified_one_neuron(delta_rule))
     if loss.targets_sum_to_one:
         # With sum(y) = 1 (one-hot or a distribution), a_j * sum(y) - y_j collapses to a_j - y_j:
         # eliminate one target other than y_j through the constraint.
@@ -207,6 +207,32 @@ def _simplify_delta(delta_rule: sp.Expr, y, j: int, loss: Loss, assumptions: lis
         if r"\sum_k y_k = 1" not in assumptions:
             assumptions.append(r"\sum_k y_k = 1")
     return simplified
+
+
+def simplified_one_neuron(expr: sp.Expr) -> sp.Expr:
+    """``sp.simplify(expr)``, remembered across the neurons of a layer (see :func:`_as_neuron_one`)."""
+    return _as_neuron_one(sp.simplify, expr)
+
+
+def _as_neuron_one(function, expr: sp.Expr) -> sp.Expr:
+    """``function(expr)``, remembered across neurons: an expression in one neuron's symbols
+    (a_j, y_j, z_j) is worked as neuron 1's and renamed back, since every output neuron of an
+    elementwise layer has the same formula; anything else is worked as it is."""
+    symbols = sorted(expr.free_symbols, key=str)
+    parts = [symbol.name.rpartition("_") for symbol in symbols]
+    if len({index for _, _, index in parts}) != 1 or not all(stem for stem, _, _ in parts):
+        return function(expr)
+    first = {s: sp.Symbol(f"{stem}_1", **s.assumptions0) for s, (stem, _, _) in zip(symbols, parts)}
+    if all(k == v for k, v in first.items()):
+        return _remembered(function, expr)
+    worked = _remembered(function, expr.xreplace(first))
+    with sp.evaluate(False):  # renamed back as it is: 2*(a - y) must not turn into 2*a - 2*y
+        return worked.xreplace({v: k for k, v in first.items()})
+
+
+@lru_cache(maxsize=1024)
+def _remembered(function, expr: sp.Expr) -> sp.Expr:
+    return function(expr)
 
 
 def tidy(expr: sp.Expr) -> sp.Expr:
@@ -239,7 +265,7 @@ def _prove_output(rule: OutputRule) -> Proof:
     activation = ACTIVATIONS[rule.activation]
     in_z = dict(zip(rule.a, activation.sympy(rule.z)))
     holds = all(
-        sp.simplify(rule_j.subs(in_z) - direct_j) == 0 for rule_j, direct_j in zip(rule.delta_rule, rule.direct)
+        simplified_one_neuron(rule_j.subs(in_z) - direct_j) == 0 for rule_j, direct_j in zip(rule.delta_rule, rule.direct)
     )
     return Proof(
         claim=_output_claim(N),
@@ -261,16 +287,17 @@ def _prove_hidden_layers(network: Network, rules: tuple[ActivationRule, ...]) ->
     for l in range(1, network.depth):
         n_l, n_next = sizes[l], sizes[l + 1]
         z = sp.symbols(f"z_1:{n_l + 1}")
-        weights = sp.Matrix(n_next, n_l, lambda k, j: sp.Symbol(f"w_{k + 1}_{j + 1}"))
-        bias = sp.Matrix(sp.symbols(f"b_1:{n_next + 1}"))
+        weights = _symbol_rows(n_next, n_l)
+        bias = sp.symbols(f"b_1:{n_next + 1}")
         activation = ACTIVATIONS[network.activations[l - 1]]
-        z_next = weights * sp.Matrix(activation.sympy(z)) + bias
+        z_next = _affine(weights, activation.sympy(z), bias)
         # By the chain rule delta^l_j = sum_k dz^(l+1)_k/dz^l_j delta^(l+1)_k, which is linear in
         # delta^(l+1); so the rule holds exactly when every Jacobian entry is W_kj f'(z_j).
         fprime = [rules[l - 1].derivative_z.subs(Z, zj) for zj in z]
 
         holds = all(
-            sp.diff(z_next[k], z[j]) - weights[k, j] * fprime[j] == 0 for k in range(n_next) for j in range(n_l)
+            _entry_is(_partial_parts(z[j], by_symbol.get(z[j], [])), weights[k][j], fprime[j])
+            for k, by_symbol in enumerate(_terms_by_symbol(z_next[k], z) for k in range(n_next)) for j in range(n_l)
         )
         proofs.append(
             Proof(
@@ -307,6 +334,81 @@ def _gradients_claim(N: Notation) -> str:
 _CLAIMS = {"output": _output_claim, "hidden": _hidden_claim, "gradients": _gradients_claim}
 
 
+def _terms_by_symbol(expr: sp.Expr, symbols) -> dict:
+    """The terms of the sum ``expr`` in which each of ``symbols`` occurs (symbols occurring in
+    none are left out): d expr/d s is the sum of those terms' derivatives, every other term
+    being constant in s. Each term's free symbols are read once, which keeps a layer's
+    Jacobian linear in its number of entries instead of quadratic."""
+    wanted = set(symbols)
+    found: dict = {}
+    for term in sp.Add.make_args(expr):
+        for symbol in term.free_symbols & wanted:
+            found.setdefault(symbol, []).append(term)
+    return found
+
+
+def _partial_parts(symbol: sp.Symbol, terms) -> list[tuple[sp.Expr, sp.Expr]]:
+    """d/d symbol of a sum of ``terms`` (the terms that hold ``symbol``) as (constant factor,
+    derivative of the rest) per term: SymPy splits each term into a factor constant in
+    ``symbol`` and the rest, whose derivative it takes once and remembers (the same f(z_j)
+    recurs in every row of a Jacobian)."""
+    parts = []
+    for term in terms:
+        constant, rest = _split(term, symbol)
+        parts.append((constant, _diff(rest, symbol)))
+    return parts
+
+
+def _split(term: sp.Expr, symbol: sp.Symbol) -> tuple[sp.Expr, sp.Expr]:
+    """(the factors of ``term`` free of ``symbol``, the other factors), as products."""
+    factors = sp.Mul.make_args(term)
+    holding = [f for f in factors if symbol in f.free_symbols]
+    return sp.Mul(*[f for f in factors if symbol not in f.free_symbols]), sp.Mul(*holding)
+
+
+def _partial(symbol: sp.Symbol, terms) -> sp.Expr:
+    """d/d symbol of the sum of ``terms``."""
+    return sp.Add(*[constant * derivative for constant, derivative in _partial_parts(symbol, terms)])
+
+
+def _entry_is(parts: list[tuple[sp.Expr, sp.Expr]], factor: sp.Expr, derivative: sp.Expr) -> bool:
+    """Whether the derivative ``parts`` equal ``factor * derivative``: at once when they are
+    that very product, else by SymPy cancelling the difference to 0."""
+    if len(parts) == 1 and parts[0] == (factor, derivative):
+        return True
+    return sp.Add(*[c * d for c, d in parts]) - factor * derivative == 0
+
+
+@lru_cache(maxsize=4096)
+def _diff(expr: sp.Expr, symbol: sp.Symbol) -> sp.Expr:
+    """d expr/d symbol (remembered: the same f(z_j) recurs in every row of a Jacobian). A function of ``symbol`` alone (f(z_j) in every neuron j) is
+    differentiated once in a generic variable and renamed: renaming commutes with
+    differentiation, and SymPy's diff of a sigmoid costs tens of milliseconds."""
+    if expr == symbol:
+        return sp.S.One
+    if expr.free_symbols == {symbol}:
+        return _diff_generic(expr.xreplace({symbol: Z})).xreplace({Z: symbol})
+    return sp.diff(expr, symbol)
+
+
+@lru_cache(maxsize=4096)
+def _diff_generic(expr: sp.Expr) -> sp.Expr:
+    return sp.diff(expr, Z)
+
+
+def _symbol_rows(rows: int, cols: int) -> list[list[sp.Symbol]]:
+    """The weights w_jk of a layer, row by row."""
+    return [[sp.Symbol(f"w_{j + 1}_{k + 1}") for k in range(cols)] for j in range(rows)]
+
+
+def _affine(weights, inputs, bias) -> list[sp.Expr]:
+    """W x + b, row by row: each row the sum of the products w_jk x_k and b_j, held as written
+    (SymPy's automatic simplification of thousands of products w_jk f(z_k) would only sort
+    and check what is already in order)."""
+    return [sp.Add(*[sp.Mul(w, x, evaluate=False) for w, x in zip(row, inputs)], b, evaluate=False)
+            for row, b in zip(weights, bias)]
+
+
 def _layer_map(l: int, form: str) -> str:
     """z^(l+1) = W^(l+1) f(z^(l)) + b, in LaTeX or text."""
     return (f"{N.vector('z', l + 1, form)} = {N.W(l + 1, form)} f({N.vector('z', l, form)}) + "
@@ -318,21 +420,25 @@ def _prove_gradients(network: Network) -> Proof:
     instances, holds = 0, True
     for l in range(1, network.depth + 1):
         n_l, n_prev = network.layers[l], network.layers[l - 1]
-        weights = sp.Matrix(n_l, n_prev, lambda j, k: sp.Symbol(f"w_{j + 1}_{k + 1}"))
-        bias = sp.Matrix(sp.symbols(f"b_1:{n_l + 1}"))
-        a_prev = sp.Matrix(sp.symbols(f"a_1:{n_prev + 1}"))
-        z = weights * a_prev + bias
+        weights = _symbol_rows(n_l, n_prev)
+        bias = sp.symbols(f"b_1:{n_l + 1}")
+        a_prev = sp.symbols(f"a_1:{n_prev + 1}")
+        z = _affine(weights, a_prev, bias)
         # dL/dtheta = sum_i delta_i dz_i/dtheta: check every dz_i/dtheta against the rule's
         # a_k (for w_jk, i = j), 1 (for b_j, i = j) and 0 (every other i).
         # (dz_i/dtheta = 0 for i != j is read off z_i's free symbols: theta does not occur in it.)
-        free = [z_i.free_symbols for z_i in z]
+        parameters = [w for row in weights for w in row] + list(bias)
+        terms = [_terms_by_symbol(z_i, parameters) for z_i in z]
+        occurs: dict = {theta: [] for theta in parameters}  # where each parameter occurs: only in z_j of its neuron j
+        for i, found in enumerate(terms):
+            for theta in found:
+                occurs[theta].append(i)
         for j in range(n_l):
-            others = [free[i] for i in range(n_l) if i != j]
             for k in range(n_prev):
-                holds &= sp.diff(z[j], weights[j, k]) == a_prev[k] and not any(weights[j, k] in f for f in others)
+                holds &= _partial(weights[j][k], terms[j].get(weights[j][k], [])) == a_prev[k] and occurs[weights[j][k]] == [j]
                 instances += 1
             if network.bias:
-                holds &= sp.diff(z[j], bias[j]) == 1 and not any(bias[j] in f for f in others)
+                holds &= _partial(bias[j], terms[j].get(bias[j], [])) == 1 and occurs[bias[j]] == [j]
                 instances += 1
     return Proof(
         claim=_gradients_claim(N),
@@ -375,7 +481,7 @@ def prove_end_to_end(network: Network) -> Proof:
     holds = True
     for parameter, backprop_form in _backprop_gradients(network, net):
         difference = (sp.diff(net.loss, parameter) - backprop_form).xreplace(constraint)
-        holds &= _vanishes(difference)
+        holds &= vanishes(difference)
     return Proof(
         claim=r"\frac{\partial L}{\partial \theta}\ \text{(direct)} = \text{delta-rule form, for every } \theta",
         method=f"SymPy differentiates the whole loss of this {'-'.join(map(str, network.layers))} network "

@@ -1,8 +1,9 @@
 """Stage 4b, exam sets: N verified variants of one problem and the documents made from them.
 
 A pure core (no files, no processes). :func:`solve_variants` draws each variant
-(:func:`derive.randomise.make_variant`) and runs it through substitution and verification with
-one shared derivation (the network, and so the formulas, are the same for every variant).
+(:func:`derive.randomise.make_variants`) and runs them through substitution and verification
+together (:func:`derive.pipeline.solve_many`): one derivation, the formulas evaluated and checked
+for a batch of variants at once, stacked on a leading array axis.
 :func:`exam_documents` and :func:`key_documents` lay the sheets out as LaTeX, optionally cut
 into several complete documents so they can be compiled in parallel and joined;
 :func:`key_json` is the machine-readable key. Writing and compiling are :mod:`derive.pdf`'s job.
@@ -16,10 +17,10 @@ from typing import Any, Callable, Sequence
 from .answer_key import answer_key
 from .errors import DeriveError, ProblemError
 from .limits import MAX_VARIANTS
-from .randomise import make_variant, numbers
+from .randomise import make_variants, numbers
 from .sheet import derivation_body, escape, final_answers_body, worked_body, worksheet_body
 from .spec import Problem, Student
-from .pipeline import solve
+from .pipeline import solve_many
 from .templating import render
 from .verify import VerifiedSolution
 
@@ -62,25 +63,36 @@ def variant_numbers(count: int | None, roster: Sequence[Student] = ()) -> list[i
 
 
 def solve_variants(problem: Problem, seed: int, sheets: Sequence[int], roster: Sequence[Student] = (),
-                   progress: Callable[[], None] | None = None) -> tuple[Variant, ...]:
+                   progress: Callable[[int], None] | None = None) -> tuple[Variant, ...]:
     """Draw, substitute and verify every variant that ``sheets`` uses, deriving the formulas once."""
     if problem.randomisation is None:
         raise ProblemError(problem.source, "randomisation", "missing: the problem has no randomisation section, so it has no variants")
     students: dict[int, list[Student]] = {}
     for number, student in zip(sheets, roster):
         students.setdefault(number, []).append(student)
+    numbers = sorted(set(sheets))
     variants = []
-    for number in sorted(set(sheets)):
-        verified = solve(make_variant(problem, seed, number))
-        variants.append(Variant(number, verified, tuple(students.get(number, ()))))
+    for start in range(0, len(numbers), BATCH):
+        chunk = numbers[start:start + BATCH]
+        for number, verified in zip(chunk, solve_many(make_variants(problem, seed, chunk))):
+            variants.append(Variant(number, verified, tuple(students.get(number, ()))))
         if progress is not None:
-            progress()
+            progress(len(chunk))
     return tuple(variants)
 
 
-def exam_blocks(variants: Sequence[Variant], sheets: Sequence[int], roster: Sequence[Student] = ()) -> list[Block]:
+#: Variants drawn, solved and verified together: big enough for NumPy to pay off, small
+#: enough for the progress bar to move and the stacked arrays to stay small.
+BATCH = 250
+
+
+def exam_blocks(variants: Sequence[Variant], sheets: Sequence[int], roster: Sequence[Student] = (),
+                progress: Callable[[int], None] | None = None) -> list[Block]:
     """One block per printed worksheet, stamped with its variant (and student)."""
-    bodies = {v.number: worksheet_body(v.verified) for v in variants}
+    bodies = {}
+    for v in variants:
+        bodies[v.number] = worksheet_body(v.verified)
+        _tick(progress)
     blocks = []
     for i, number in enumerate(sheets):
         student = roster[i] if i < len(roster) else None
@@ -89,12 +101,19 @@ def exam_blocks(variants: Sequence[Variant], sheets: Sequence[int], roster: Sequ
     return blocks
 
 
-def key_blocks(variants: Sequence[Variant]) -> list[Block]:
+def key_blocks(variants: Sequence[Variant], progress: Callable[[int], None] | None = None) -> list[Block]:
     """A page of final answers per variant, then the derivation once, then every worked solution."""
-    blocks = [Block("answers", final_answers_body(v.verified), v.number, _names(v)) for v in variants]
-    blocks.append(Block("derivation", derivation_body(variants[0].verified)))
-    blocks += [Block("worked", worked_body(v.verified, with_tables=False), v.number, _names(v)) for v in variants]
-    return blocks
+    answers, worked = [], []
+    for v in variants:
+        answers.append(Block("answers", final_answers_body(v.verified), v.number, _names(v)))
+        worked.append(Block("worked", worked_body(v.verified, with_tables=False), v.number, _names(v)))
+        _tick(progress)
+    return [*answers, Block("derivation", derivation_body(variants[0].verified)), *worked]
+
+
+def _tick(progress: Callable[[int], None] | None) -> None:
+    if progress is not None:
+        progress(1)
 
 
 def _names(variant: Variant) -> str:

@@ -17,13 +17,14 @@ nested ``[`` cannot overflow the parser's recursion."""
 MAX_LAYERS = 8
 """Entries of network.layers (the input layer included); the deepest shipped network has 5."""
 
-MAX_LAYER_SIZE = 32
-"""Neurons in one layer. Solving [w, w, 1] takes 0.3 s at w = 16, 1.6 s at 32, 4.8 s at 48 (it
-grows about as w cubed; [784, 1000, 10] did not finish in 400 s)."""
+MAX_LAYER_SIZE = 64
+"""Neurons in one layer. The layer proofs grow with the layer's Jacobian (w^2 entries): solving
+[32, 64, 64, 10] takes about 4 s of CPU, the whole process (benchmarks/large_network.py);
+[784, 1000, 10] would not finish."""
 
-MAX_PARAMETERS = 1_500
-"""Weights and biases of the whole network: [32, 32, 10] (1,386) solves in 3.4 s, eight layers
-of 16 (1,904) in 3.4 s, and the key of either is a LaTeX file of under 1 MB."""
+MAX_PARAMETERS = 8_000
+"""Weights and biases of the whole network: [32, 64, 64, 10] (6,922) solves in about 4 s of CPU,
+its terminal solution is 14,000 lines (benchmarks/large_network.py)."""
 
 MAX_EXAMPLES = 100
 """Rows of data.inputs: one step of 100 examples of the 2-2-1 problem solves in 0.1 s."""
@@ -43,9 +44,10 @@ constraints no draw meets gives up after 8 s."""
 MAX_GRID_POINTS = 100_000
 """Values between min and max of one randomisation draw (its list is built exactly, as decimals)."""
 
-MAX_VARIANTS = 1_000
-"""--variants, and students of a roster: a variant is drawn and verified in 6 ms; 200 variants
-compile to exam.pdf and key.pdf in under a minute (benchmarks/exam.py)."""
+MAX_VARIANTS = 10_000
+"""--variants, and students of a roster: variants are drawn and verified in batches, about 1 ms
+of CPU each for the 2-3-3-1 problem; 10,000 with key.json and quiz.xml are one command
+(benchmarks/exam.py --variants 10000 --moodle)."""
 
 MAX_TITLE_CHARS = 200
 MAX_INSTRUCTIONS_CHARS = 5_000

@@ -92,10 +92,11 @@ def quiz_xml(variants: Sequence[tuple[int, VerifiedSolution]], category: str) ->
     ET.indent(quiz)
     body = ET.tostring(quiz, encoding="unicode")
     # ElementTree cannot write CDATA: the HTML texts went in as markers, replaced here.
-    for i, text in enumerate(html_texts):
-        body = body.replace(_marker(i), f"<![CDATA[{text}]]>", 1)
+    # One pass: replacing each marker in turn copies the whole quiz once per text (quadratic:
+    # hours for 10,000 variants).
+    body = re.sub(r"@@html-(\d+)@@", lambda m: f"<![CDATA[{html_texts[int(m.group(1))]}]]>", body)
     xml = '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
-    check_quiz(xml, [len(cloze_fields(v)) for _, v in variants])
+    check_quiz(xml, [len(asked_quantities(v.problem)) for _, v in variants])  # one field per asked quantity
     return xml
 
 
@@ -159,6 +160,21 @@ def _question(variant: int, verified: VerifiedSolution, html_texts: list[str]) -
 def question_html(verified: VerifiedSolution) -> str:
     """The question text: the network's numbers, then one embedded answer per asked quantity."""
     problem = verified.problem
+    parts = [given_html(verified)]
+    _ = gettext_for(problem.language)
+    groups: dict[str, list[str]] = {}
+    for field in cloze_fields(verified):
+        groups.setdefault(field.group, []).append(
+            rf"<tr><td>\({field.label}\)</td><td>{cloze(field, problem.answers)}</td></tr>")
+    for group, rows in groups.items():
+        parts.append(f"<h5>{_(TITLES[group])}</h5>\n<table>" + "".join(rows) + "</table>")
+    return "\n".join(p for p in parts if p)
+
+
+def given_html(verified: VerifiedSolution) -> str:
+    """The network, its numbers, the data and the answer rule, as HTML with MathJax TeX (shared
+    with the Canvas quiz, :mod:`derive.canvas`)."""
+    problem = verified.problem
     net, N = problem.network, for_problem(problem)
     d = problem.answers.decimals
     _ = gettext_for(problem.language)
@@ -182,12 +198,6 @@ def question_html(verified: VerifiedSolution) -> str:
                  + _(". Give every answer {rule} (the first step only), with a decimal point: 0.5, not 0,5 (Moodle "
                      "reads a comma as a thousands separator).").format(rule=html.escape(rounding_phrase(problem.answers, _)))
                  + "</p>")
-    groups: dict[str, list[str]] = {}
-    for field in cloze_fields(verified):
-        groups.setdefault(field.group, []).append(
-            rf"<tr><td>\({field.label}\)</td><td>{cloze(field, problem.answers)}</td></tr>")
-    for group, rows in groups.items():
-        parts.append(f"<h5>{_(TITLES[group])}</h5>\n<table>" + "".join(rows) + "</table>")
     return "\n".join(p for p in parts if p)
 
 

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import functools
+from typing import Sequence
 
 from .derivation import Derivation, derive
 from .spec import Network, Problem
-from .verify import VerifiedSolution, verify
-from .worked import substitute
+from .verify import VerifiedSolution, verify, verify_many
+from .worked import substitute, substitute_many
 
 
 def solve(problem: Problem) -> VerifiedSolution:
     """Derive, substitute and verify: the only way to a solution a renderer will print."""
     return verify(substitute(problem, derivation(problem.network)))
+
+
+def solve_many(problems: Sequence[Problem]) -> tuple[VerifiedSolution, ...]:
+    """:func:`solve` for problems differing only in their numbers (an exam's variants), their
+    numbers computed and verified together; each equals ``solve`` of the problem alone."""
+    return verify_many(substitute_many(problems, derivation(problems[0].network)))
 
 
 @functools.lru_cache(maxsize=16)

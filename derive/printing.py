@@ -17,6 +17,8 @@ numbers substituted" without SymPy evaluating it.
 
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 from sympy.core.function import _coeff_isneg
 from sympy.printing.latex import LatexPrinter
@@ -58,6 +60,12 @@ class _TreePrinter:
 
     _form = "latex"
     _times = {"dot": " * ", "space": " * ", "none": " * "}
+
+    def _print(self, expr, **kwargs) -> str:
+        # A worked line's nodes go straight to their method: SymPy's dispatch (a walk up the
+        # class's MRO per node) is most of the time an exam of thousands of variants takes.
+        method = _NODE_METHODS.get(type(expr))
+        return getattr(self, method)(expr) if method is not None else super()._print(expr, **kwargs)
 
     def _print_Name(self, node: tree.Name) -> str:
         return getattr(node, self._form)
@@ -172,13 +180,28 @@ class HandTextPrinter(DeriveTextPrinter):
         return f"{self.parenthesize(expr.base, PRECEDENCE['Pow'], strict=False)}^{expr.exp}"
 
 
+_NODE_METHODS = {node: f"_print_{node.__name__}" for node in
+                 (tree.Name, tree.Num, tree.Words, tree.Plus, tree.Minus, tree.Times, tree.Over, tree.Paren,
+                  tree.Apply, tree.Exp, tree.SumOver, tree.Power, tree.Formula)}
+
+
 def latex(expr, symbol_names: dict | None = None) -> str:
     """LaTeX for a SymPy expression or a worked line's tree (:mod:`derive.tree`), in derive's
     notation."""
-    return DeriveLatexPrinter({"symbol_names": symbol_names or {}}).doprint(expr)
+    if symbol_names:
+        return DeriveLatexPrinter({"symbol_names": symbol_names}).doprint(expr)
+    return _plain_printer(DeriveLatexPrinter).doprint(expr)
 
 
 def text(expr, symbol_names: dict | None = None) -> str:
     """Plain text for a SymPy expression or a worked line's tree (for the terminal), with the
     same symbol names."""
-    return DeriveTextPrinter({"symbol_names": symbol_names or {}}).doprint(expr)
+    if symbol_names:
+        return DeriveTextPrinter({"symbol_names": symbol_names}).doprint(expr)
+    return _plain_printer(DeriveTextPrinter).doprint(expr)
+
+
+@functools.lru_cache(maxsize=None)
+def _plain_printer(kind: type):
+    """One printer without symbol names, made once (a printer keeps no state between calls)."""
+    return kind({"symbol_names": {}})

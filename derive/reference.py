@@ -4,7 +4,10 @@ It depends on the spec and on the registry's NumPy forms and hand-written NumPy 
 only, never on SymPy or on the derivation, so that agreeing with it means something. Its
 per-layer functions (pre-activation, loss, output delta, gradients, L2 term) are also the
 building blocks of the marking's mistake engine (:mod:`derive.recompute`).
-Rows are examples throughout: Z = A_prev W^T + b.
+Rows are examples throughout: Z = A_prev W^T + b. Every function also takes arrays with leading
+axes (variants of an exam, perturbed copies for finite differences) and works on each slice as
+on a single problem, with the same floating-point operations, so a stacked run equals the runs
+one by one to the last bit.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ class ReferenceStep:
 
 def pre_activation(W: np.ndarray, b: np.ndarray, A_prev: np.ndarray) -> np.ndarray:
     """z = W a + b for every example (row) of ``A_prev``."""
-    return A_prev @ W.T + b
+    return A_prev @ np.swapaxes(W, -1, -2) + np.expand_dims(b, -2)
 
 
 def forward(problem: Problem, weights, biases, X):
@@ -55,6 +58,10 @@ def per_example_loss(problem: Problem, Z: np.ndarray, A: np.ndarray, Y: np.ndarr
     Where an output has saturated and the loss simplifies with the output activation (bce with a
     sigmoid, cross-entropy with a softmax), it is computed from z (log-sigmoid, log-sum-exp).
     """
+    if Z.ndim > 2:  # stacked: row by row
+        shape = np.broadcast_shapes(Z.shape, A.shape, Y.shape)
+        rows = [np.broadcast_to(M, shape).reshape(-1, shape[-1]) for M in (Z, A, Y)]
+        return per_example_loss(problem, *rows).reshape(shape[:-1])
     loss = LOSSES[problem.network.loss]
     plain = loss.numpy(A, Y)
     if not loss.simplifies(problem.network.activations[-1]):
@@ -66,6 +73,10 @@ def output_delta(problem: Problem, Z: np.ndarray, A: np.ndarray, Y: np.ndarray) 
     """dL/dz of the output layer: dL/da through the activation's backward rule, or a - y for a
     loss that simplifies with the output activation where the output has saturated (there
     dL/da and da/dz are 1/0 and 0 in floating point)."""
+    if Z.ndim > 2:  # stacked: row by row
+        shape = np.broadcast_shapes(Z.shape, A.shape, Y.shape)
+        rows = [np.broadcast_to(M, shape).reshape(-1, shape[-1]) for M in (Z, A, Y)]
+        return output_delta(problem, *rows).reshape(shape)
     loss = LOSSES[problem.network.loss]
     activation = ACTIVATIONS[problem.network.activations[-1]]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -75,35 +86,41 @@ def output_delta(problem: Problem, Z: np.ndarray, A: np.ndarray, Y: np.ndarray) 
     return np.where(saturated_rows(A)[:, None], A - Y, delta)
 
 
-def data_loss(problem: Problem, weights, biases, X, Y) -> float:
-    """The mean loss over the batch."""
+def data_loss(problem: Problem, weights, biases, X, Y):
+    """The mean loss over the batch (a float; an array over the leading axes of stacked input)."""
     zs, activations = forward(problem, weights, biases, X)
-    return float(per_example_loss(problem, zs[-1], activations[-1], Y).mean())
+    return _scalar(per_example_loss(problem, zs[-1], activations[-1], Y).mean(axis=-1))
 
 
-def penalty(problem: Problem, weights, m: int) -> float:
+def penalty(problem: Problem, weights, m: int):
     """The L2 term lambda/(2m) * sum of squared weights (biases are not penalised)."""
-    return float(problem.training.l2 / (2 * m) * sum((W**2).sum() for W in weights))
+    return _scalar(problem.training.l2 / (2 * m) * sum((W**2).sum(axis=(-2, -1)) for W in weights))
 
 
-def objective(problem: Problem, weights, biases, X, Y) -> float:
+def objective(problem: Problem, weights, biases, X, Y):
     """J = mean loss over the batch + lambda/(2m) * sum of squared weights."""
-    return data_loss(problem, weights, biases, X, Y) + penalty(problem, weights, len(X))
+    return data_loss(problem, weights, biases, X, Y) + penalty(problem, weights, X.shape[-2])
+
+
+def _scalar(value):
+    """A float for one problem, the array itself for stacked ones."""
+    return float(value) if np.ndim(value) == 0 else value
 
 
 def weight_gradient(problem: Problem, delta: np.ndarray, A_prev: np.ndarray, W: np.ndarray,
                     summed: bool = False) -> np.ndarray:
     """dJ/dW: delta a^T averaged over the batch (``summed``: added up), plus lambda/m W."""
-    m = len(delta)
-    product = delta.T @ A_prev if summed else delta.T @ A_prev / m
+    m = delta.shape[-2]
+    product = np.swapaxes(delta, -1, -2) @ A_prev
+    product = product if summed else product / m
     return product + problem.training.l2 / m * W
 
 
 def bias_gradient(problem: Problem, delta: np.ndarray, summed: bool = False) -> np.ndarray:
     """dJ/db: delta averaged over the batch (``summed``: added up); 0 without biases."""
     if not problem.network.bias:
-        return np.zeros(delta.shape[1])
-    return delta.sum(axis=0) if summed else delta.mean(axis=0)
+        return np.zeros(delta.shape[:-2] + delta.shape[-1:])
+    return delta.sum(axis=-2) if summed else delta.mean(axis=-2)
 
 
 def backward(problem: Problem, weights, zs, activations, Y):
@@ -120,19 +137,33 @@ def backward(problem: Problem, weights, zs, activations, Y):
 
 def run(problem: Problem) -> tuple[ReferenceStep, ...]:
     """Train as the problem says and record every step."""
-    weights = [np.array(W, dtype=float) for W in problem.weights]
-    biases = [np.array(b, dtype=float) for b in problem.biases]
-    X_all, Y_all = np.array(problem.inputs, dtype=float), np.array(problem.targets, dtype=float)
+    return run_stacked(problem, [np.array(W, dtype=float) for W in problem.weights],
+                       [np.array(b, dtype=float) for b in problem.biases],
+                       np.array(problem.inputs, dtype=float), np.array(problem.targets, dtype=float))
+
+
+def run_many(problems) -> tuple[ReferenceStep, ...]:
+    """:func:`run` for problems differing only in their numbers, all at once: every array and
+    loss of a step has the problems as its leading axis."""
+    first = problems[0]
+    stack = lambda rows: np.array(rows, dtype=float)  # noqa: E731
+    return run_stacked(first, [stack([p.weights[l] for p in problems]) for l in range(first.network.depth)],
+                       [stack([p.biases[l] for p in problems]) for l in range(first.network.depth)],
+                       stack([p.inputs for p in problems]), stack([p.targets for p in problems]))
+
+
+def run_stacked(problem: Problem, weights, biases, X_all, Y_all) -> tuple[ReferenceStep, ...]:
+    """Train from these parameters and data (with or without leading axes) as ``problem`` says."""
     eta = problem.training.learning_rate
     if problem.training.steps == 0:
         zs, activations = forward(problem, weights, biases, X_all)
         loss = objective(problem, weights, biases, X_all, Y_all)
         keep = (tuple(weights), tuple(biases))
-        return (ReferenceStep(tuple(range(len(X_all))), loss, data_loss(problem, weights, biases, X_all, Y_all), None, tuple(zs), tuple(activations[1:]),
-                              None, None, None, *keep, *keep),)
+        return (ReferenceStep(tuple(range(X_all.shape[-2])), loss, data_loss(problem, weights, biases, X_all, Y_all), None,
+                              tuple(zs), tuple(activations[1:]), None, None, None, *keep, *keep),)
     steps = []
     for batch in problem.training.batch_indices(problem.examples):
-        X, Y = X_all[list(batch)], Y_all[list(batch)]
+        X, Y = X_all[..., list(batch), :], Y_all[..., list(batch), :]
         zs, activations = forward(problem, weights, biases, X)
         deltas, grad_W, grad_b = backward(problem, weights, zs, activations, Y)
         new_W = [W - eta * g for W, g in zip(weights, grad_W)]
@@ -148,25 +179,36 @@ def run(problem: Problem) -> tuple[ReferenceStep, ...]:
 
 
 def finite_difference_gradients(problem: Problem, weights, biases, X, Y, h: float = 1e-6):
-    """Central differences of J with respect to every weight and bias (from the loss alone)."""
-    def J(ws, bs):
-        return objective(problem, ws, bs, X, Y)
+    """Central differences of J with respect to every weight and bias (from the loss alone).
 
-    grads_W, grads_b = [], []
-    for l in range(len(weights)):
-        gW = np.zeros_like(weights[l])
-        for idx in np.ndindex(weights[l].shape):
-            plus, minus = [W.copy() for W in weights], [W.copy() for W in weights]
-            plus[l][idx] += h
-            minus[l][idx] -= h
-            gW[idx] = (J(plus, biases) - J(minus, biases)) / (2 * h)
-        gb = np.zeros_like(biases[l])
-        if problem.network.bias:
-            for i in range(len(biases[l])):
-                plus, minus = [b.copy() for b in biases], [b.copy() for b in biases]
-                plus[l][i] += h
-                minus[l][i] -= h
-                gb[i] = (J(weights, plus) - J(weights, minus)) / (2 * h)
-        grads_W.append(gW)
-        grads_b.append(gb)
-    return grads_W, grads_b
+    The parameters may have leading axes (variants). The perturbed copies are evaluated a chunk
+    at a time, stacked on one more leading axis, each copy differing from the parameters in one
+    entry by exactly +h or -h.
+    """
+    depth = len(weights)
+    parameters = [*weights, *biases] if problem.network.bias else list(weights)
+
+    def J(which: int, replaced) -> np.ndarray:
+        ps = [replaced if i == which else p for i, p in enumerate(parameters)]
+        return objective(problem, ps[:depth], ps[depth:] if problem.network.bias else biases, X, Y)
+
+    grads = []
+    for which, p in enumerate(parameters):
+        shape = p.shape[-2:] if which < depth else p.shape[-1:]
+        entries = [np.unravel_index(e, shape) for e in range(int(np.prod(shape)))]
+        grad = np.zeros(p.shape)
+        chunk = max(1, _FD_ENTRIES // p.size)
+        for start in range(0, len(entries), chunk):
+            part = entries[start:start + chunk]
+            step = np.zeros((len(part),) + p.shape)
+            for row, entry in enumerate(part):
+                step[(row, Ellipsis, *entry)] = h
+            central = (J(which, p + step) - J(which, p - step)) / (2 * h)
+            for row, entry in enumerate(part):
+                grad[(Ellipsis, *entry)] = central[row]
+        grads.append(grad)
+    grads_b = grads[depth:] if problem.network.bias else [np.zeros_like(b) for b in biases]
+    return grads[:depth], grads_b
+
+
+_FD_ENTRIES = 1 << 21  # floats per chunk of perturbed copies (16 MB)

@@ -8,6 +8,8 @@ Compiling to PDF is :mod:`derive.pdf`'s job.
 
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 
 from . import tree
@@ -53,7 +55,7 @@ def worked_body(verified: VerifiedSolution, with_tables: bool = True) -> str:
 def final_answers_body(verified: VerifiedSolution) -> str:
     """One compact block of final answers: the given numbers and each worked step's tables."""
     verified = require_verified(verified)
-    return _render("final-answers.tex.j2", dict(_common(verified), steps=_worked_steps(verified)), verified)
+    return _render("final-answers.tex.j2", dict(_common(verified), steps=_worked_steps(verified, lines=False)), verified)
 
 
 def _render(template: str, context: dict, verified: VerifiedSolution) -> str:
@@ -85,10 +87,11 @@ def _profile_rules(notation: Notation, loss: str) -> list[dict]:
     return [{"title": f"In the course's notation ({notation.name})", "latex": line} for line in lines]
 
 
-def _worked_steps(verified: VerifiedSolution) -> list[dict]:
+def _worked_steps(verified: VerifiedSolution, lines: bool = True) -> list[dict]:
+    """The steps worked on the sheet (``lines``: with their worked lines, not only the tables)."""
     solution = verified.solution
     steps = solution.steps if len(solution.steps) <= MAX_STEPS_WORKED else solution.steps[:1]
-    return [_worked_step(solution.problem, step, len(solution.steps) > 1) for step in steps]
+    return [_worked_step(solution.problem, step, len(solution.steps) > 1, lines) for step in steps]
 
 
 def answers_tex(verified: VerifiedSolution, compared: Compared = ()) -> str:
@@ -155,6 +158,7 @@ def _common(verified: VerifiedSolution) -> dict:
     }
 
 
+@functools.lru_cache(maxsize=256)
 def _activation_formula(name: str, layer: int, N: Notation = NIELSEN) -> str:
     """a^(l) = f(z^(l)), with f written out from the registry's SymPy form when elementwise."""
     activation = ACTIVATIONS[name]
@@ -376,12 +380,13 @@ def _chain(problem, rule) -> dict:
 # The worked solution of one step
 
 
-def _worked_step(problem, step, several: bool) -> dict:
+def _worked_step(problem, step, several: bool, lines: bool = True) -> dict:
     d = problem.answers.decimals
     _ = gettext_for(problem.language)
     sections = []
+    worked = step.worked if lines else ()
     for section, title in SECTION_TITLES.items():
-        quantities = [q for q in step.worked if q.section == section]
+        quantities = [q for q in worked if q.section == section]
         if quantities:
             sections.append({"title": _(title), "groups": _by_example(quantities, d, len(step.batch) > 1, _)})
     batch = ", ".join(str(i + 1) for i in step.batch)
@@ -396,13 +401,19 @@ def _worked_step(problem, step, several: bool) -> dict:
     }
 
 
+@functools.lru_cache(maxsize=8192)
+def _general(node) -> str:
+    """LaTeX of a symbol or general formula: the same in every variant of an exam, printed once."""
+    return latex(node)
+
+
 def _by_example(quantities, d: int, several: bool, _=str) -> list[dict]:
     """The lines of one section, grouped by example (as a student works one example at a time);
     quantities of the whole batch (the objective, gradients) come last, without a heading."""
     groups: dict = {}
     for q in quantities:
         groups.setdefault(q.example if several else None, []).append(
-            {"symbol": latex(q.symbol), "formula": latex(q.formula), "substituted": latex(q.substituted),
+            {"symbol": _general(q.symbol), "formula": _general(q.formula), "substituted": latex(q.substituted),
              "value": number(q.value, d, False)})
     order = sorted(groups, key=lambda e: (e is None, e or 0))
     return [{"heading": "" if e is None else _("Example {n}").format(n=e + 1), "lines": groups[e]} for e in order]

@@ -25,8 +25,9 @@ def worked_solution(verified: VerifiedSolution, max_steps_shown: int = 3) -> str
     for step in shown:
         if len(solution.steps) > 1:
             out += [f"Step {step.index + 1} (examples {', '.join(str(i + 1) for i in step.batch)})", ""]
+        worked = step.worked
         for section, title in SECTION_TITLES.items():
-            lines = [_line(q, problem.answers.decimals) for q in step.worked if q.section == section]
+            lines = [_line(q, problem.answers.decimals) for q in worked if q.section == section]
             if lines:
                 out += [f"  {_(title)}"] + [f"    {line}" for line in lines] + [""]
         out += [f"  {_('Note:')} {note}" for note in step.notes]

@@ -11,8 +11,9 @@ epoch's mean loss.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Callable
 
 import numpy as np
@@ -46,7 +47,11 @@ class LayerValues:
 
 @dataclass(frozen=True)
 class Step:
-    """One SGD step: the batch, the loss before and after, every layer, every worked line."""
+    """One SGD step: the batch, the loss before and after, every layer, every worked line.
+
+    The worked lines are built when asked for (from the step's own numbers): an exam's variants
+    that are never printed never build theirs.
+    """
 
     index: int
     batch: tuple[int, ...]
@@ -54,8 +59,15 @@ class Step:
     data_loss: float
     loss_after: float | None
     layers: tuple[LayerValues, ...]
-    worked: tuple[Quantity, ...]
-    notes: tuple[str, ...]
+    lines: Callable[[], tuple[Quantity, ...]] = field(repr=False, compare=False)
+    notes: tuple[str, ...] = ()
+    losses: tuple[float, ...] = ()  # the loss L of each example of the batch (the worked L lines' values)
+
+    @property
+    def worked(self) -> tuple[Quantity, ...]:
+        """Every worked quantity of the step, in the order a student computes them (built anew
+        on each call and not kept: thousands of variants' lines would not fit in memory)."""
+        return self.lines()
 
 
 @dataclass(frozen=True)
@@ -92,22 +104,34 @@ class Solution:
 
 def substitute(problem: Problem, derivation: Derivation) -> Solution:
     """Work every step of ``problem`` with the formulas of ``derivation``."""
-    rules = _NumericRules.compile(problem, derivation)
-    weights = [np.array(W, dtype=float) for W in problem.weights]
-    biases = [np.array(b, dtype=float) for b in problem.biases]
-    X, Y = np.array(problem.inputs, dtype=float), np.array(problem.targets, dtype=float)
-    training = problem.training
+    return substitute_many([problem], derivation)[0]
+
+
+def substitute_many(problems, derivation: Derivation) -> tuple[Solution, ...]:
+    """:func:`substitute` for problems that differ only in their numbers (an exam's variants).
+
+    The derived formulas are evaluated once for all of them, the problems stacked on a leading
+    array axis; each slice goes through the same floating-point operations as a problem alone.
+    """
+    first = problems[0]
+    rules = _NumericRules.compile(first, derivation)
+    stack = lambda rows: np.array(rows, dtype=float)  # noqa: E731
+    weights = [stack([p.weights[l] for p in problems]) for l in range(first.network.depth)]
+    biases = [stack([p.biases[l] for p in problems]) for l in range(first.network.depth)]
+    X, Y = stack([p.inputs for p in problems]), stack([p.targets for p in problems])
+    training = first.training
     if training.steps == 0:
-        batches: tuple[tuple[int, ...], ...] = (tuple(range(problem.examples)),)
+        batches: tuple[tuple[int, ...], ...] = (tuple(range(first.examples)),)
     else:
-        batches = training.batch_indices(problem.examples)
-    steps = []
+        batches = training.batch_indices(first.examples)
+    steps: list[list[Step]] = [[] for _ in problems]
     for index, batch in enumerate(batches):
-        step = _work_step(problem, rules, index, batch, weights, biases, X[list(batch)], Y[list(batch)])
-        steps.append(step)
-        weights = [layer.W for layer in step.layers]
-        biases = [layer.b for layer in step.layers]
-    return Solution(problem, derivation, tuple(steps), _first_chain_rules(problem, derivation, steps[0]))
+        numbers = _step_numbers(first, rules, weights, biases, X[:, list(batch)], Y[:, list(batch)])
+        for v, problem in enumerate(problems):
+            steps[v].append(_step(problem, rules, index, batch, numbers.slice(v)))
+        if numbers.new_W is not None:
+            weights, biases = numbers.new_W, numbers.new_b
+    return tuple(Solution(p, derivation, tuple(s), _first_chain_rules(p, derivation, s[0])) for p, s in zip(problems, steps))
 
 
 def _first_chain_rules(problem: Problem, derivation: Derivation, step: "Step") -> tuple[ChainRule, ...]:
@@ -141,7 +165,7 @@ def _compile_rules(network: Network, derivation: Derivation) -> _NumericRules:
     for name, size, rule in zip(network.activations, network.layers[1:], derivation.activations):
         z = sp.symbols(f"z_1:{size + 1}")
         forms = ACTIVATIONS[name].sympy(z)
-        forward.append(numeric.finite_or_stable(_columns(z, forms), _columns(z, [stable_form(f) for f in forms])))
+        forward.append(_by_rows(numeric.finite_or_stable(_columns(z, forms), _columns(z, [stable_form(f) for f in forms]))))
         if ACTIVATIONS[name].elementwise and ACTIVATIONS[name].differentiable:
             fprime = numeric.lambdify((Z, A), rule.derivative)
             derivative.append(lambda Zv, Av, f=fprime: np.broadcast_to(f(Zv, Av), Zv.shape).astype(float))
@@ -149,98 +173,150 @@ def _compile_rules(network: Network, derivation: Derivation) -> _NumericRules:
             derivative.append(None)
     out = derivation.output
     delta = _columns((*out.a, *out.y, *out.z), out.delta)
-    return _NumericRules(tuple(forward), tuple(derivative), delta, numeric.compile_loss(network, out), derivation)
+    return _NumericRules(tuple(forward), tuple(derivative), delta, _by_rows_loss(numeric.compile_loss(network, out)),
+                         derivation)
+
+
+def _by_rows(function: Callable) -> Callable:
+    """A function of (m, n) matrices (row by row) applied to arrays with leading axes."""
+    def apply(Z: np.ndarray) -> np.ndarray:
+        return function(Z.reshape(-1, Z.shape[-1])).reshape(Z.shape)
+
+    return apply
+
+
+def _by_rows_loss(loss: Callable) -> Callable:
+    """The per-example loss (A, Y, Z) -> (m,) applied to arrays with leading axes."""
+    def apply(A: np.ndarray, Y: np.ndarray, Z: np.ndarray) -> np.ndarray:
+        rows = lambda M: np.broadcast_to(M, A.shape).reshape(-1, A.shape[-1])  # noqa: E731
+        return loss(rows(A), rows(Y), rows(Z)).reshape(A.shape[:-1])
+
+    return apply
 
 
 def _columns(symbols, exprs) -> Callable:
-    """Compile expressions of per-neuron symbols into a function of (m, n) matrices."""
+    """Compile expressions of per-neuron symbols into a function of (..., m, n) arrays (the
+    neurons last, any leading axes)."""
     compiled = numeric.lambdify(symbols, list(exprs))
 
     def apply(*matrices: np.ndarray) -> np.ndarray:
-        columns = [col for matrix in matrices for col in matrix.T]
-        rows = matrices[0].shape[0]
-        return np.column_stack([np.broadcast_to(c, (rows,)).astype(float) for c in compiled(*columns)])
+        columns = [col for matrix in matrices for col in _split(matrix)]
+        shape = matrices[0].shape[:-1]
+        return np.stack([np.broadcast_to(c, shape).astype(float) for c in compiled(*columns)], axis=-1)
 
     return apply
+
+
+def _split(matrix: np.ndarray) -> list[np.ndarray]:
+    """The columns (last axis) of an array."""
+    return [matrix[..., j] for j in range(matrix.shape[-1])]
 
 
 # ----------------------------------------------------------------------------------------------
 # One step
 
 
-def _work_step(problem, rules, index, batch, weights, biases, X, Y) -> Step:
+@dataclass(frozen=True)
+class _StepNumbers:
+    """Every number of one step, with the problems on a leading axis (or one problem's slice)."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    W: list  # the parameters the step starts from
+    b: list
+    z: list
+    a: list  # a[0] is X
+    per_example: np.ndarray
+    penalty: np.ndarray
+    loss: np.ndarray
+    fprime: list | None = None  # fprime[l - 1] for the hidden layers l
+    delta: list | None = None
+    grad_W: list | None = None
+    grad_b: list | None = None
+    new_W: list | None = None
+    new_b: list | None = None
+    loss_after: np.ndarray | None = None
+
+    def slice(self, v: int) -> "_StepNumbers":
+        take = lambda value: None if value is None else ([x[v] for x in value] if isinstance(value, list) else value[v])  # noqa: E731
+        return _StepNumbers(**{f.name: take(getattr(self, f.name)) for f in fields(self)})
+
+
+def _step_numbers(problem, rules, weights, biases, X, Y) -> _StepNumbers:
+    """The forward pass, the losses, the deltas from the derived rules, gradients and update."""
+    network, training = problem.network, problem.training
+    activations, pre_activations = [X], []
+    for l, (W, b) in enumerate(zip(weights, biases)):
+        pre_activations.append(activations[-1] @ np.swapaxes(W, -1, -2) + b[:, None, :])
+        activations.append(rules.forward[l](pre_activations[-1]))
+    m = X.shape[1]
+    per_example = rules.loss(activations[-1], Y, pre_activations[-1])
+    penalty = training.l2 / (2 * m) * _squares(weights)
+    loss = per_example.mean(axis=-1) + penalty
+    numbers = _StepNumbers(X, Y, weights, biases, pre_activations, activations, per_example, penalty, loss)
+    if training.steps == 0:
+        return numbers
+    depth = network.depth
+    deltas: list = [None] * depth
+    deltas[-1] = rules.output_delta(activations[-1], Y, pre_activations[-1])
+    fprimes: list = [None] * (depth - 1)
+    for l in range(depth - 1, 0, -1):
+        fprimes[l - 1] = rules.derivative[l - 1](pre_activations[l - 1], activations[l])
+        deltas[l - 1] = (deltas[l] @ weights[l]) * fprimes[l - 1]
+    grad_W = [np.swapaxes(d, -1, -2) @ a / m + training.l2 / m * W for d, a, W in zip(deltas, activations, weights)]
+    grad_b = [d.mean(axis=-2) if network.bias else np.zeros_like(b) for d, b in zip(deltas, biases)]
+    new_W = [W - training.learning_rate * g for W, g in zip(weights, grad_W)]
+    new_b = [b - training.learning_rate * g if problem.updates_biases else b for b, g in zip(biases, grad_b)]
+    after = X
+    for l, (W, b) in enumerate(zip(new_W, new_b)):
+        after_z = after @ np.swapaxes(W, -1, -2) + b[:, None, :]
+        after = rules.forward[l](after_z)
+    loss_after = rules.loss(after, Y, after_z).mean(axis=-1) + training.l2 / (2 * m) * _squares(new_W)
+    return dataclasses.replace(numbers, fprime=fprimes, delta=deltas, grad_W=grad_W, grad_b=grad_b,
+                               new_W=new_W, new_b=new_b, loss_after=loss_after)
+
+
+def _squares(weights) -> np.ndarray:
+    """Per problem: the sum of every squared weight, layer by layer."""
+    return sum(((W**2).sum(axis=(-2, -1)) for W in weights), np.zeros(len(weights[0])))
+
+
+def _step(problem, rules, index, batch, n: _StepNumbers) -> Step:
+    """One problem's step from its slice of the numbers; its worked lines are built on demand."""
+    depth = problem.network.depth
+    notes = [note for l in range(1, depth + 1) for note in _kink_notes(l, problem.network.activations[l - 1], n.z[l - 1], batch, for_problem(problem))]
+    if n.delta is None:
+        layers = tuple(LayerValues(l + 1, _readonly(n.z[l]), _readonly(n.a[l + 1]), None, None, None,
+                                   _readonly(n.W[l]), _readonly(n.b[l])) for l in range(depth))
+        return Step(index, batch, float(n.loss), float(n.per_example.mean()), None, layers,
+                    functools.partial(_lines, problem, rules, batch, n), tuple(notes), tuple(map(float, n.per_example)))
+    layers = tuple(LayerValues(l + 1, *(_readonly(v) for v in (n.z[l], n.a[l + 1], n.delta[l], n.grad_W[l], n.grad_b[l],
+                                                                n.new_W[l], n.new_b[l]))) for l in range(depth))
+    return Step(index, batch, float(n.loss), float(n.per_example.mean()), float(n.loss_after), layers,
+                functools.partial(_lines, problem, rules, batch, n), tuple(notes), tuple(map(float, n.per_example)))
+
+
+def _lines(problem, rules, batch, n: _StepNumbers) -> tuple[Quantity, ...]:
+    """The worked lines of one step, in the order a student computes them."""
     network, training = problem.network, problem.training
     show = LineBuilder(rules.derivation, problem.answers.decimals, batch, for_problem(problem))
-    pre_activations, activations, lines, notes = _forward(problem, rules, show, weights, biases, X)
-    m = len(batch)
-    per_example = rules.loss(activations[-1], Y, pre_activations[-1])
-    data_loss = float(per_example.mean())
-    penalty = training.l2 / (2 * m) * sum(float((W**2).sum()) for W in weights)
-    loss = data_loss + penalty
-    lines += show.losses(network.loss, per_example, penalty, training.l2, loss, activations[-1], Y)
-    if training.steps == 0:
-        layers = tuple(
-            LayerValues(l + 1, pre_activations[l], activations[l + 1], None, None, None, weights[l], biases[l])
-            for l in range(network.depth)
-        )
-        return Step(index, batch, loss, data_loss, None, layers, tuple(lines), tuple(notes))
-    deltas = _backward(problem, rules, show, weights, pre_activations, activations, Y, lines)
-    layers = _update(problem, show, weights, biases, deltas, activations, lines)
-    frozen = tuple(LayerValues(l, *(_readonly(v) for v in (pre_activations[l - 1], activations[l], *rest)))
-                   for l, *rest in layers)
-    after_out = X
-    for l, layer in enumerate(frozen):
-        after_z = after_out @ layer.W.T + layer.b
-        after_out = rules.forward[l](after_z)
-    loss_after = float(rules.loss(after_out, Y, after_z).mean()) + training.l2 / (2 * m) * sum(
-        float((layer.W**2).sum()) for layer in frozen
-    )
-    lines.append(show.loss_after(loss_after))
-    return Step(index, batch, loss, data_loss, loss_after, frozen, tuple(lines), tuple(notes))
-
-
-def _forward(problem, rules, show: LineBuilder, weights, biases, X):
-    """The forward pass: every layer's z and a, their worked lines and any kink notes."""
-    activations, pre_activations, lines, notes = [X], [], [], []
-    for l, (W, b) in enumerate(zip(weights, biases), start=1):
-        Zl = activations[-1] @ W.T + b
-        Al = rules.forward[l - 1](Zl)
-        pre_activations.append(Zl)
-        activations.append(Al)
-        lines += show.forward_layer(l, problem.network.activations[l - 1], W, b, activations[-2], Zl, Al)
-        notes += _kink_notes(l, problem.network.activations[l - 1], Zl, show)
-    return pre_activations, activations, lines, notes
-
-
-def _backward(problem, rules, show: LineBuilder, weights, pre_activations, activations, Y, lines) -> list:
-    """The output delta from the derived rule, then the hidden-layer rule, layer by layer back."""
-    depth = problem.network.depth
-    deltas = [None] * depth
-    deltas[-1] = rules.output_delta(activations[-1], Y, pre_activations[-1])
-    lines += show.output_delta(depth, deltas[-1], activations[-1], Y, pre_activations[-1])
+    lines = []
+    for l in range(1, network.depth + 1):
+        lines += show.forward_layer(l, network.activations[l - 1], n.W[l - 1], n.b[l - 1], n.a[l - 1], n.z[l - 1], n.a[l])
+    lines += show.losses(network.loss, n.per_example, float(n.penalty), training.l2, float(n.loss), n.a[-1], n.Y)
+    if n.delta is None:
+        return tuple(lines)
+    depth = network.depth
+    lines += show.output_delta(depth, n.delta[-1], n.a[-1], n.Y, n.z[-1])
     for l in range(depth - 1, 0, -1):
-        fprime = rules.derivative[l - 1](pre_activations[l - 1], activations[l])
-        deltas[l - 1] = (deltas[l] @ weights[l]) * fprime
-        lines += show.hidden_delta(l, weights[l], deltas[l], fprime, deltas[l - 1],
-                                   activations[l], pre_activations[l - 1])
-    return deltas
-
-
-def _update(problem, show: LineBuilder, weights, biases, deltas, activations, lines) -> list:
-    """Gradients (batch mean, plus the L2 term on weights only) and the update, per layer."""
-    training, bias = problem.training, problem.updates_biases  # held fixed: no bias lines
-    m = len(show.batch)
-    layers = []
-    for l in range(1, problem.network.depth + 1):
-        W, b, delta, a_prev = weights[l - 1], biases[l - 1], deltas[l - 1], activations[l - 1]
-        grad_W = delta.T @ a_prev / m + training.l2 / m * W
-        grad_b = delta.mean(axis=0) if problem.network.bias else np.zeros_like(b)
-        new_W = W - training.learning_rate * grad_W
-        new_b = b - training.learning_rate * grad_b if bias else b
-        lines += show.gradients(l, W, delta, a_prev, grad_W, grad_b, training.l2, bias)
-        lines += show.updates(l, W, b, grad_W, grad_b, new_W, new_b, training.learning_rate, bias)
-        layers.append((l, delta, grad_W, grad_b, new_W, new_b))
-    return layers
+        lines += show.hidden_delta(l, n.W[l], n.delta[l], n.fprime[l - 1], n.delta[l - 1], n.a[l], n.z[l - 1])
+    for l in range(1, depth + 1):
+        lines += show.gradients(l, n.W[l - 1], n.delta[l - 1], n.a[l - 1], n.grad_W[l - 1], n.grad_b[l - 1],
+                                training.l2, problem.updates_biases)
+        lines += show.updates(l, n.W[l - 1], n.b[l - 1], n.grad_W[l - 1], n.grad_b[l - 1], n.new_W[l - 1],
+                              n.new_b[l - 1], training.learning_rate, problem.updates_biases)
+    lines.append(show.loss_after(float(n.loss_after)))
+    return tuple(lines)
 
 
 def _readonly(value):
@@ -250,15 +326,14 @@ def _readonly(value):
     return value
 
 
-def _kink_notes(layer: int, activation_name: str, Zl: np.ndarray, show: LineBuilder) -> list[str]:
+def _kink_notes(layer: int, activation_name: str, Zl: np.ndarray, batch, notation) -> list[str]:
     activation = ACTIVATIONS[activation_name]
     if activation.kink is None:
         return []
     notes = []
-    batch = show.batch
     for row, col in zip(*np.nonzero(Zl == activation.kink)):
         notes.append(
-            f"{show.notation.z(layer, col + 1, 'text')} = {activation.kink:g} exactly for example {batch[row] + 1}: "
+            f"{notation.z(layer, col + 1, 'text')} = {activation.kink:g} exactly for example {batch[row] + 1}: "
             f"{activation.kink_convention}."
         )
     return notes

@@ -54,13 +54,13 @@ class LineBuilder:
 
     def name(self, block: str, *args) -> tree.Name:
         """A symbol spelled by the notation's building block ``block`` (``z``, ``w``, ``d``...)."""
-        return _name(getattr(self.notation, block), *args)
+        return _spelled(self.notation, (block, args), lambda: _name(getattr(self.notation, block), *args))
 
     def quantity(self, name: QuantityName, section: str, formula: tree.Node, substituted: tree.Node,
                  value: float) -> Quantity:
         several = len(self.batch) > 1 and name.example is not None
         shown = self.batch[name.example] + 1 if several else None
-        symbol = tree.Name(self.notation.latex(name, shown), self.notation.text(name, shown))
+        symbol = _symbol(self.notation, name, shown)
         example = None if name.example is None else self.batch[name.example]
         return Quantity(name, section, symbol, formula, substituted, float(value), example)
 
@@ -227,7 +227,28 @@ class LineBuilder:
 
 
 def _name(spell, *args) -> tree.Name:
+    """A symbol in both spellings."""
     return tree.Name(spell(*args, form="latex"), spell(*args, form="text"))
+
+
+def _spelled(notation: Notation, key: tuple, spell) -> tree.Name:
+    """A name every variant of an exam spells alike, spelled once per notation: the memo is
+    keyed by the notation's identity (hashing the notation itself cost more than spelling)."""
+    memo = _SPELLED.setdefault(id(notation), (notation, {}))
+    if memo[0] is not notation:  # a notation that was collected, its id reused
+        memo = _SPELLED[id(notation)] = (notation, {})
+    found = memo[1].get(key)
+    if found is None:
+        found = memo[1][key] = spell()
+    return found
+
+
+_SPELLED: dict[int, tuple[Notation, dict]] = {}
+
+
+def _symbol(notation: Notation, name: QuantityName, example: int | None) -> tree.Name:
+    return _spelled(notation, ("symbol", name, example),
+                    lambda: tree.Name(notation.latex(name, example), notation.text(name, example)))
 
 
 def mean_formula(body: tree.Node, notation: Notation = NIELSEN) -> tree.Node:

@@ -14,13 +14,13 @@ from derive.derivation import (
     A,
     Z,
     ActivationRule,
-    _vanishes,
     activation_rule,
     derive,
     output_rule,
     parameter_count,
     prove_end_to_end,
 )
+from derive.identities import vanishes as _vanishes
 from derive.printing import text
 from derive.spec import Network
 

@@ -49,7 +49,7 @@ def test_layer_size_is_refused_before_sympy_starts():
 
 
 def test_parameter_count():
-    refused(network([30, 30, 30, 30]), "network.layers", "MAX_PARAMETERS")
+    refused(network([64, 64, 64, 64]), "network.layers", "MAX_PARAMETERS")
 
 
 def test_layer_count():

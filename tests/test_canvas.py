@@ -1,0 +1,107 @@
+"""derive exam --canvas: the QTI package's answers equal the key and the Moodle quiz's.
+
+Each Canvas question must accept the verified value of its quantity in key.json (read back from
+the written key.json, not from derive's objects), and accept exactly the values, with the same
+tolerances, as the Moodle cloze field at the same place in the same variant.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from derive.cli import main
+
+PROBLEMS = Path(__file__).resolve().parents[1] / "problems"
+Q = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
+
+
+@pytest.fixture(scope="module", params=["relu-2-3-3-1-batch", "sgd-sigmoid-hidden"])
+def written(request, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("canvas") / request.param
+    result = CliRunner().invoke(main, ["exam", str(PROBLEMS / f"{request.param}.yaml"), "--variants", "3", "--seed", "11",
+                                       "--tex-only", "--moodle", "--canvas", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def canvas_ranges(folder: Path) -> dict[str, list[list[tuple[Decimal, Decimal, Decimal]]]]:
+    """Per variant (group ident), per question: (value, low, high) of each accepted answer."""
+    with zipfile.ZipFile(io.BytesIO((folder / "canvas-quiz.zip").read_bytes())) as package:
+        assert sorted(package.namelist()) == ["derive_quiz/derive_quiz.xml", "imsmanifest.xml"]
+        manifest = ET.fromstring(package.read("imsmanifest.xml"))
+        assert manifest.find(".//{http://www.imsglobal.org/xsd/imscp_v1p1}resource").get("type") == "imsqti_xmlv1p2"
+        root = ET.fromstring(package.read("derive_quiz/derive_quiz.xml"))
+    groups = {}
+    for group in root.iter(f"{Q}section"):
+        items = group.findall(f"{Q}item")
+        if not items:
+            continue
+        assert group.findtext(f"{Q}selection_ordering/{Q}selection/{Q}selection_number") == str(len(items))
+        groups[group.get("ident")] = [
+            [(Decimal(c.findtext(f".//{Q}varequal")), Decimal(c.findtext(f".//{Q}vargte")), Decimal(c.findtext(f".//{Q}varlte")))
+             for c in item.iter(f"{Q}respcondition")] for item in items]
+        for item in items:
+            assert item.find(f".//{Q}fieldentry").text == "numerical_question"
+    return groups
+
+
+def moodle_answers(folder: Path) -> list[list[list[tuple[Decimal, Decimal]]]]:
+    """Per question (variant), per cloze field: (value, tolerance) of each NUMERICAL answer."""
+    root = ET.fromstring((folder / "quiz.xml").read_bytes())
+    out = []
+    for question in root.findall("question")[1:]:
+        fields = re.findall(r"\{1:NUMERICAL:(.*?)\}(?=</td>)", question.findtext("questiontext/text"))
+        out.append([[(Decimal(v), Decimal(t)) for v, t in re.findall(r"=(-?[0-9.]+):([0-9.]+)#", f)] for f in fields])
+    return out
+
+
+def key_values(variant: dict) -> list[float]:
+    """Every number of the first step in key.json (layers' arrays, losses)."""
+    step = variant["key"]["steps"][0]
+    values = [step["loss"], step["loss_after"], *(step.get("losses") or [])]
+    for layer in step["layers"]:
+        for name in ("z", "a", "delta", "grad_W", "grad_b", "W", "b"):
+            array = layer[name]
+            values += [v for row in array for v in (row if isinstance(row, list) else [row])] if array else []
+    return values
+
+
+def test_every_canvas_answer_is_a_key_value_within_the_rule(written):
+    key = json.loads((written / "key.json").read_text())
+    groups = canvas_ranges(written)
+    assert list(groups) == [f"variant_{v['variant']}" for v in key["variants"]]
+    for variant in key["variants"]:
+        values = [Decimal(repr(v)) for v in key_values(variant)]
+        for question in groups[f"variant_{variant['variant']}"]:
+            exact = question[1]  # the verified value, with the rule's tolerance
+            assert any(v == exact[0] for v in values)
+            assert exact[1] < exact[0] < exact[2] or exact[1] == exact[0] == exact[2] == 0
+            assert all(low <= value <= high for value, low, high in question)
+
+
+def test_canvas_accepts_what_the_moodle_quiz_accepts(written):
+    canvas = list(canvas_ranges(written).values())
+    moodle = moodle_answers(written)
+    assert len(canvas) == len(moodle) == 3
+    for canvas_questions, moodle_fields in zip(canvas, moodle):
+        assert len(canvas_questions) == len(moodle_fields)
+        for ranges, answers in zip(canvas_questions, moodle_fields):
+            assert [(value, high - value) for value, _, high in ranges] == answers
+            assert [(value, value - low) for value, low, _ in ranges] == answers
+
+
+def test_the_package_is_the_same_bytes_each_time(written, tmp_path):
+    problem = PROBLEMS / f"{written.name}.yaml"
+    result = CliRunner().invoke(main, ["exam", str(problem), "--variants", "3", "--seed", "11", "--tex-only",
+                                       "--canvas", "-o", str(tmp_path / "again")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "again" / "canvas-quiz.zip").read_bytes() == (written / "canvas-quiz.zip").read_bytes()
