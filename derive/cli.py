@@ -217,6 +217,8 @@ def sheet(problem_file: Path, out_dir: Path | None, tex_only: bool, force: bool,
               help="Output folder (default: output/<problem name>-<seed>/).")
 @click.option("--tex-only", is_flag=True, help="Write the .tex files (and key.json, quiz.xml, canvas-quiz.zip) only; no TeX engine needed.")
 @click.option("--force", is_flag=True, help="Replace or remove files that are not derive's own output.")
+@_language_option
+@notation_option
 def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, moodle: bool, canvas: bool,
          out_dir: Path | None, tex_only: bool, force: bool, language: str | None, notation: str | None) -> None:
     """Write N randomised, verified variants of PROBLEM_FILE: exam.pdf, key.pdf, key.json (and quiz.xml)."""

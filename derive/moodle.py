@@ -96,7 +96,7 @@ def quiz_xml(variants: Sequence[tuple[int, VerifiedSolution]], category: str) ->
     # hours for 10,000 variants).
     body = re.sub(r"@@html-(\d+)@@", lambda m: f"<![CDATA[{html_texts[int(m.group(1))]}]]>", body)
     xml = '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
-    check_quiz(xml, [len(asked_quantities(v.problem)) for _, v in variants])  # one field per asked quantity
+    check_quiz(xml, [len(asked_quantities(v.problem, steps=1)) for _, v in variants])  # one field per asked quantity of step 1
     return xml
 
 
