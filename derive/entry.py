@@ -30,8 +30,18 @@ def run() -> None:
             main()
         except KeyboardInterrupt:
             raise Interrupted("interrupted", 128 + signal.SIGINT) from None
+        except SystemExit:
+            _finished()
+            raise
+        _finished()
     except Interrupted as interruption:
         stop(interruption)
+
+
+def _finished() -> None:
+    """The command has done its work and is exiting: a Ctrl-C now would only turn a finished run
+    into death by SIGINT during the interpreter's shutdown, so it is ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def stop(interruption: Interrupted) -> None:
