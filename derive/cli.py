@@ -24,7 +24,7 @@ from .derivation import derive as derive_formulas
 from .entry import stop
 from .errors import DeriveError, Interrupted, one_line
 from .exam import documents, exam_blocks, key_blocks, key_json, solve_variants, variant_numbers
-from .files import provenance, with_provenance, write_atomically, write_file, write_run  # noqa: F401 (tests call cli.write_atomically)
+from .files import provenance, with_provenance, write_file, write_run
 from .formulas import formulas as formula_list
 from .loader import load_problem as _load_file
 from .notation import PROFILES, for_problem

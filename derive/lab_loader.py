@@ -16,14 +16,13 @@ import numpy as np
 from pydantic import Field
 
 from .errors import DeriveError, ProblemError
+from .limits import MAX_LAB_EPOCHS, MAX_LAB_LAYER_SIZE, MAX_LAB_LAYERS, MAX_LAB_PARAMETERS
 from .problem_checks import _check_network
 from .schema import RawNetwork, _Strict, validate
 from .yaml_reader import read_text, read_yaml
 from .registry import ACTIVATIONS
 from .spec import Lab
 
-from .limits import MAX_LAB_EPOCHS as MAX_EPOCHS, MAX_LAB_LAYER_SIZE as MAX_LAYER_SIZE  # noqa: E402
-from .limits import MAX_LAB_LAYERS as MAX_LAYERS, MAX_LAB_PARAMETERS as MAX_PARAMETERS  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ DATASETS = {
 
 class _RawLabTraining(_Strict):
     learning_rate: Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
-    epochs: Annotated[int, Field(strict=True, gt=0, le=MAX_EPOCHS)]
+    epochs: Annotated[int, Field(strict=True, gt=0, le=MAX_LAB_EPOCHS)]
     batch: Annotated[int, Field(strict=True, gt=0)]
     l2: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)] = 0.0
 
@@ -109,14 +108,14 @@ def parse_lab(text: str, source: str = "<string>") -> Lab:
 def _check_limits(raw: _RawLab, fail) -> None:
     """Sizes a lab may ask for, checked before any training starts."""
     layers = raw.network.layers
-    if len(layers) - 1 > MAX_LAYERS:
-        raise fail("network.layers", f"at most {MAX_LAYERS} layers after the input, got {len(layers) - 1}")
+    if len(layers) - 1 > MAX_LAB_LAYERS:
+        raise fail("network.layers", f"at most {MAX_LAB_LAYERS} layers after the input, got {len(layers) - 1}")
     for i, size in enumerate(layers):
-        if size > MAX_LAYER_SIZE:
-            raise fail(f"network.layers[{i}]", f"at most {MAX_LAYER_SIZE} neurons per layer, got {size}")
+        if size > MAX_LAB_LAYER_SIZE:
+            raise fail(f"network.layers[{i}]", f"at most {MAX_LAB_LAYER_SIZE} neurons per layer, got {size}")
     parameters = sum(n_in * n_out + n_out for n_in, n_out in zip(layers, layers[1:]))
-    if parameters > MAX_PARAMETERS:
-        raise fail("network.layers", f"at most {MAX_PARAMETERS:,} weights and biases, got {parameters:,}")
+    if parameters > MAX_LAB_PARAMETERS:
+        raise fail("network.layers", f"at most {MAX_LAB_PARAMETERS:,} weights and biases, got {parameters:,}")
     examples = DATASETS[raw.dataset].examples
     train = examples - round(examples * raw.test_fraction)
     if raw.training.batch > train:

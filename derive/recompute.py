@@ -26,8 +26,8 @@ import numpy as np
 from . import reference
 from .quantities import QuantityName, checked_steps, has_cost, step_batch
 from .registry import ACTIVATIONS, LOSSES
-from .rounding import round_value as round_as_sheet
-from .spec import Answers, Problem
+from .rounding import round_value
+from .spec import Problem
 
 
 class FPrime(enum.Enum):
@@ -204,7 +204,7 @@ class _Run(Mapping):
         if record:
             self.values.update(zip(names, flat.tolist()))
         if self.method.round_unwritten:  # written values are put in below, over the rounded ones
-            flat[:] = round_as_sheet(self.problem.answers, flat)
+            flat[:] = round_value(self.problem.answers, flat)
         answers = self.blocks.get((kind, layer, self.step))
         if answers:
             for i, name in enumerate(names):
@@ -346,12 +346,12 @@ class _Run(Mapping):
         for W, b, name in zip(new_W, new_b, self.problem.network.activations):
             z = reference.pre_activation(W, b, A)
             if self.method.round_unwritten:
-                z = round_as_sheet(self.problem.answers, z)
+                z = round_value(self.problem.answers, z)
             A = ACTIVATIONS[name].numpy(z)
             if self.method.round_unwritten:
-                A = round_as_sheet(self.problem.answers, A)
+                A = round_value(self.problem.answers, A)
         per_example = self.per_example_loss(z, A)
         if self.method.round_unwritten:
-            per_example = round_as_sheet(self.problem.answers, per_example)
+            per_example = round_value(self.problem.answers, per_example)
         value = self.cost(per_example, new_W) if has_cost(self.problem) else float(per_example[0])
         self.settle("L_after", 0, np.array(value), False)

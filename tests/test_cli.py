@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from derive import cli
 from derive.errors import VerificationError
+from derive.files import write_atomically
 
 PROBLEMS = Path(__file__).resolve().parents[1] / "problems"
 SIGMOID = PROBLEMS / "sgd-sigmoid-hidden.yaml"
@@ -324,8 +325,8 @@ def test_json_path_that_is_a_directory_is_one_clear_line(tmp_path):
 
 def test_write_atomically_replaces_the_file(tmp_path):
     target = tmp_path / "sub" / "key.json"
-    cli.write_atomically(target, "first\n")
-    cli.write_atomically(target, "second\n")
+    write_atomically(target, "first\n")
+    write_atomically(target, "second\n")
     assert target.read_text(encoding="utf-8") == "second\n"
     assert [p.name for p in target.parent.iterdir()] == ["key.json"]
 
@@ -334,7 +335,7 @@ def test_write_atomically_leaves_existing_file_whole_on_failure(tmp_path):
     target = tmp_path / "key.json"
     target.write_text('{"old": 1}\n', encoding="utf-8")
     with pytest.raises(UnicodeEncodeError):
-        cli.write_atomically(target, '{"new": "' + "x" * 100_000 + '\ud800"}')  # fails mid-write
+        write_atomically(target, '{"new": "' + "x" * 100_000 + '\ud800"}')  # fails mid-write
     assert target.read_text(encoding="utf-8") == '{"old": 1}\n'
     assert [p.name for p in tmp_path.iterdir()] == ["key.json"], "temporary file left behind"
 
