@@ -21,7 +21,7 @@ import zipfile
 from decimal import Decimal
 from typing import Sequence
 
-from .moodle import Field, cloze_fields, given_html
+from .moodle import Field, fields_by_variant, given_html
 from .quantities import asked_quantities
 from .rounding import moodle_tolerance
 from .sections import TITLES
@@ -69,9 +69,8 @@ def assessment_xml(variants: Sequence[tuple[int, VerifiedSolution]], title: str)
     root = ET.Element(_q("questestinterop"), {f"{{{XSI}}}schemaLocation": f"{QTI} {QTI}p1.xsd"})
     assessment = ET.SubElement(root, _q("assessment"), {"ident": QUIZ, "title": title})
     top = ET.SubElement(assessment, _q("section"), {"ident": "root_section"})
-    for number, verified in variants:
+    for (number, verified), fields in zip(variants, fields_by_variant(variants)):
         verified = require_verified(verified)
-        fields = cloze_fields(verified)
         group = ET.SubElement(top, _q("section"), {"ident": f"variant_{number}", "title": f"Variant {number}"})
         selection = ET.SubElement(ET.SubElement(group, _q("selection_ordering")), _q("selection"))
         ET.SubElement(selection, _q("selection_number")).text = str(len(fields))

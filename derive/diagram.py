@@ -54,6 +54,7 @@ class Box:
         return True
 
 
+@functools.lru_cache(maxsize=4096)
 def label_width(text: str) -> float:
     """The width (cm) of a weight label such as ``-0.25`` at \\scriptsize, with its padding."""
     return 0.08 + sum(_CHAR_WIDTH.get(char, 0.125) for char in text)
@@ -86,11 +87,13 @@ def place_labels(edges: Sequence[Edge], obstacles: Sequence[Box]) -> list[Box]:
     their bias labels). Edges are placed in order; if an edge has no free place (a drawing far
     denser than a sheet's), its label keeps the preferred place."""
     placed: list[Box] = []
+    gaps: dict[float, list[Edge]] = {}  # only the edges of the same gap between two layers can pass under a label
     for edge in edges:
-        # only the edges of the same gap between two layers can pass under this label
-        others = tuple((e.start, e.end) for e in edges if e is not edge and e.start[0] == edge.start[0])
-        candidates = _places_in_order(edge, others)
-        free = (edge.box_at(t) for t in candidates
-                if not any(edge.box_at(t).overlaps(b) for b in (*placed, *obstacles)))
-        placed.append(next(free, edge.box_at(edge.preferred)))
+        gaps.setdefault(edge.start[0], []).append(edge)
+    for edge in edges:
+        others = tuple((e.start, e.end) for e in gaps[edge.start[0]] if e is not edge)
+        taken = (*placed, *obstacles)
+        boxes = (edge.box_at(t) for t in _places_in_order(edge, others))
+        placed.append(next((box for box in boxes if not any(box.overlaps(b) for b in taken)),
+                           edge.box_at(edge.preferred)))
     return placed

@@ -30,10 +30,13 @@ import functools
 import itertools
 import math
 from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
 
 from .mistakes import Mistake, mistake_variants
 from .quantities import AskedQuantity, QuantityName, StudentAnswers, asked_quantities, expected_values, parents
-from .recompute import HONEST, Method, combined, from_the_start, recompute
+from .recompute import HONEST, Method, combined, from_the_start, recompute, recompute_many
 from .rounding import matches, round_value, tolerance  # noqa: F401 (tolerance: part of marking's API)
 from .spec import Answers, Problem
 from .verify import VerifiedSolution, require_verified
@@ -87,27 +90,37 @@ def accepted_values(verified: VerifiedSolution) -> dict[QuantityName, tuple[floa
     rounded values forward: the exact value first, then what follows from such a student's own
     rounded earlier answers (f' from z or from a; unwritten values exact or rounded). An exam
     that cannot see a student's earlier answers (Moodle) accepts exactly these."""
-    problem = require_verified(verified).problem
+    return accepted_values_many([verified])[0]
+
+
+def accepted_values_many(solutions: Sequence[VerifiedSolution]) -> list[dict[QuantityName, tuple[float, ...]]]:
+    """:func:`accepted_values` of each of an exam's variants (solutions of problems differing only
+    in their numbers), the recomputations made for all of them at once."""
+    problems = [require_verified(verified).problem for verified in solutions]
+    problem = problems[0]
     asked = [item.name for item in asked_quantities(problem, steps=1)]
-    expected = expected_values(verified)
-    centres: dict[QuantityName, list[float]] = {name: [expected[name]] for name in asked}
+    expected = [expected_values(verified) for verified in solutions]
+    centres = {name: [np.array([values[name] for values in expected])] for name in asked}
     for chain_method in (method for method in HONEST if method.round_unwritten):
-        chain = from_the_start(problem, chain_method)  # every value rounded before it is used
-        student = {name: float(round_value(problem.answers, chain[name])) for name in asked}
+        chain = recompute_many(problems, chain_method, {})  # every value rounded before it is used
+        student = {name: round_value(problem.answers, chain[name]) for name in asked}
         for method in HONEST:
-            run = recompute(problem, method, student)
+            run = recompute_many(problems, method, student)
             for name in asked:
                 centres[name].append(run[name])
-    return {name: _distinct(values) for name, values in centres.items()}
+    distinct = {name: _distinct(np.stack(values, axis=-1)) for name, values in centres.items()}
+    return [{name: rows[v] for name, rows in distinct.items()} for v in range(len(problems))]
 
 
-def _distinct(values: list[float]) -> tuple[float, ...]:
-    """``values`` in order without repeats (equal up to float error), finite ones only."""
-    kept: list[float] = []
-    for value in values:
-        if math.isfinite(value) and not any(abs(value - k) <= 1e-12 * max(1.0, abs(k)) for k in kept):
-            kept.append(value)
-    return tuple(kept)
+def _distinct(values: np.ndarray) -> list[tuple[float, ...]]:
+    """Each row of ``values`` in order without repeats (equal up to float error), finite ones only."""
+    kept = np.isfinite(values)
+    for j in range(values.shape[1]):
+        for k in range(j):
+            same = np.abs(values[:, j] - values[:, k]) <= 1e-12 * np.maximum(1.0, np.abs(values[:, k]))
+            kept[:, j] &= ~(kept[:, k] & same)
+    return [tuple(value for value, keep in zip(row, keeps) if keep)
+            for row, keeps in zip(values.tolist(), kept.tolist())]
 
 
 def given_numbers(problem: Problem) -> dict[str, float]:

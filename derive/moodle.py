@@ -15,14 +15,14 @@ import html
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
 from .i18n import gettext_for
 from .printing import number, pmatrix
 from .registry import ACTIVATIONS, LOSSES
-from .marking import accepted_values
+from .marking import accepted_values_many
 from .notation import Notation, for_problem
 from .quantities import asked_quantities, expected_values
 from .rounding import moodle_tolerance, shown
@@ -57,13 +57,35 @@ def cloze_fields(verified: VerifiedSolution) -> list[Field]:
     """One field per asked quantity of the first step (quantities.asked_quantities, in its
     order), accepting what ``derive check`` accepts from a student who rounds as the sheet asks
     and carries the rounded values forward (marking.accepted_values)."""
-    verified = require_verified(verified)
-    rule = verified.problem.answers
-    accepted = accepted_values(verified)
-    expected = expected_values(verified)
-    return [Field(item.section, item.latex, expected[item.name], accepted[item.name],
-                  shown(rule, expected[item.name]))
-            for item in asked_quantities(verified.problem, steps=1)]
+    return cloze_fields_many([verified])[0]
+
+
+def cloze_fields_many(solutions: Sequence[VerifiedSolution]) -> list[list[Field]]:
+    """:func:`cloze_fields` of each of an exam's variants, their accepted values recomputed together."""
+    solutions = [require_verified(verified) for verified in solutions]
+    rule = solutions[0].problem.answers
+    asked = asked_quantities(solutions[0].problem, steps=1)
+    fields = []
+    for verified, accepted in zip(solutions, accepted_values_many(solutions)):
+        expected = expected_values(verified)
+        fields.append([Field(item.section, item.latex, expected[item.name], accepted[item.name],
+                             shown(rule, expected[item.name])) for item in asked])
+    return fields
+
+
+def fields_by_variant(variants: Sequence[tuple[int, VerifiedSolution]],
+                      progress: Callable[[int], None] | None = None) -> Iterator[list[Field]]:
+    """The fields of each variant in turn, made a batch of variants at a time (``progress`` is told
+    how many variants each batch held)."""
+    for start in range(0, len(variants), FIELD_BATCH):
+        batch = [verified for _, verified in variants[start:start + FIELD_BATCH]]
+        yield from cloze_fields_many(batch)
+        if progress is not None:
+            progress(len(batch))
+
+
+#: Variants whose accepted values are recomputed together (the stacked arrays stay small).
+FIELD_BATCH = 500
 
 
 def cloze(field: Field, rule: Answers) -> str:
@@ -77,18 +99,22 @@ def cloze(field: Field, rule: Answers) -> str:
 
 def _decimal(value: float) -> str:
     """``value`` exactly as its shortest round-trip decimal, positional (Moodle's number syntax)."""
-    return np.format_float_positional(value, trim="-")
+    text = repr(float(value))  # the same shortest digits as NumPy's, an order of magnitude faster
+    if "e" in text or "n" in text:  # 1e-05, inf, nan: NumPy writes them positionally
+        return np.format_float_positional(value, trim="-")
+    return text[:-2] if text.endswith(".0") else text
 
 
-def quiz_xml(variants: Sequence[tuple[int, VerifiedSolution]], category: str) -> str:
+def quiz_xml(variants: Sequence[tuple[int, VerifiedSolution]], category: str,
+             progress: Callable[[int], None] | None = None) -> str:
     """A Moodle XML quiz: a category, then one cloze question per (variant number, solution)."""
     quiz = ET.Element("quiz")
     head = ET.SubElement(quiz, "question", type="category")
     html_texts: list[str] = []
     _text(ET.SubElement(head, "category"), f"$course$/top/{category}")
     _text(ET.SubElement(head, "info", format="html"), "")
-    for number_, verified in variants:
-        quiz.append(_question(number_, require_verified(verified), html_texts))
+    for (number_, verified), fields in zip(variants, fields_by_variant(variants, progress)):
+        quiz.append(_question(number_, require_verified(verified), fields, html_texts))
     ET.indent(quiz)
     body = ET.tostring(quiz, encoding="unicode")
     # ElementTree cannot write CDATA: the HTML texts went in as markers, replaced here.
@@ -144,11 +170,11 @@ def _text(parent: ET.Element, text: str, html_texts: list[str] | None = None) ->
         html_texts.append(text)
 
 
-def _question(variant: int, verified: VerifiedSolution, html_texts: list[str]) -> ET.Element:
+def _question(variant: int, verified: VerifiedSolution, fields: list[Field], html_texts: list[str]) -> ET.Element:
     problem = verified.problem
     question = ET.Element("question", type="cloze")
     _text(ET.SubElement(question, "name"), problem.title)
-    _text(ET.SubElement(question, "questiontext", format="html"), question_html(verified), html_texts)
+    _text(ET.SubElement(question, "questiontext", format="html"), question_html(verified, fields), html_texts)
     _text(ET.SubElement(question, "generalfeedback", format="html"),
           f"<p>{html.escape(verification_sentence(verified))}.</p>", html_texts)
     for tag, value in (("penalty", "0.3333333"), ("hidden", "0"), ("idnumber", f"variant-{variant}"),
@@ -157,13 +183,14 @@ def _question(variant: int, verified: VerifiedSolution, html_texts: list[str]) -
     return question
 
 
-def question_html(verified: VerifiedSolution) -> str:
-    """The question text: the network's numbers, then one embedded answer per asked quantity."""
+def question_html(verified: VerifiedSolution, fields: list[Field] | None = None) -> str:
+    """The question text: the network's numbers, then one embedded answer per asked quantity
+    (``fields``: the variant's :func:`cloze_fields`, when made already)."""
     problem = verified.problem
     parts = [given_html(verified)]
     _ = gettext_for(problem.language)
     groups: dict[str, list[str]] = {}
-    for field in cloze_fields(verified):
+    for field in cloze_fields(verified) if fields is None else fields:
         groups.setdefault(field.group, []).append(
             rf"<tr><td>\({field.label}\)</td><td>{cloze(field, problem.answers)}</td></tr>")
     for group, rows in groups.items():

@@ -25,6 +25,8 @@ A :class:`Notation` is data: format strings, no branches. :data:`NIELSEN` is der
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass, replace
 
 
@@ -495,4 +497,9 @@ PROFILES: dict[str, Notation] = {n.name: n for n in (NIELSEN, NG, CODE, NUMBERED
 
 def for_problem(problem) -> Notation:
     """The notation of ``problem`` (its ``notation`` profile, bound to its network and layout)."""
-    return PROFILES[problem.notation].bound(problem.network.layers, problem.layout == "row")
+    return _bound(problem.notation, tuple(problem.network.layers), problem.layout == "row")
+
+
+@functools.lru_cache(maxsize=256)  # one object per network: the variants of an exam share it, and its memos
+def _bound(profile: str, sizes: tuple[int, ...], row: bool) -> Notation:
+    return PROFILES[profile].bound(sizes, row)

@@ -26,11 +26,12 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from . import tree
+from .rounding import to_decimals
 
 
 def number(value: float, decimals: int, bracket_negative: bool = True) -> str:
     """A number as printed on a sheet: rounded to ``decimals``, trailing zeros dropped."""
-    shown = f"{round(float(value), decimals):.{decimals}f}"
+    shown = f"{to_decimals(value, decimals):.{decimals}f}"
     if "." in shown:
         shown = shown.rstrip("0").rstrip(".")
     if shown in ("-0", ""):

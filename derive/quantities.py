@@ -96,16 +96,34 @@ def asked_quantities(problem: Problem, notation: Notation | None = None, steps: 
     asks (the answers template, ``derive check``, ``derive serve``); the Moodle quiz and the
     checks of key.json list the first step (``steps=1``), whose numbers need no earlier answers.
     """
-    return _quantities(problem, problem.answers.asked, notation or for_problem(problem), steps)
+    return _quantities(_Shape.of(problem), problem.answers.asked, notation or for_problem(problem), steps)
 
 
 def all_quantities(problem: Problem, notation: Notation | None = None) -> tuple[AskedQuantity, ...]:
     """Every quantity a sheet for this problem could ask (asked or not), in every step."""
-    return _quantities(problem, QUANTITY_SECTIONS, notation or for_problem(problem), None)
+    return _quantities(_Shape.of(problem), QUANTITY_SECTIONS, notation or for_problem(problem), None)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What the list of quantities depends on: a problem without its numbers. The variants of an
+    exam share one shape, so their list is made once (hashing a whole problem per call is slow)."""
+
+    network: object
+    training: object
+    examples: int
+
+    @classmethod
+    def of(cls, problem: Problem) -> "_Shape":
+        return cls(problem.network, problem.training, problem.examples)
+
+    @property
+    def updates_biases(self) -> bool:
+        return self.network.bias and self.training.update_biases
 
 
 @functools.lru_cache(maxsize=256)  # pure in hashable arguments; marking asks for it on every sheet
-def _quantities(problem: Problem, asked, notation: Notation, steps: int | None) -> tuple[AskedQuantity, ...]:
+def _quantities(problem: _Shape, asked, notation: Notation, steps: int | None) -> tuple[AskedQuantity, ...]:
     wide, cost = max(problem.network.layers) > 9, has_cost(problem)
     depth, l2 = problem.network.depth, problem.training.l2 > 0
     out = []

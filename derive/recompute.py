@@ -19,11 +19,12 @@ from __future__ import annotations
 import enum
 import functools
 from dataclasses import dataclass, fields
-from typing import Iterator, Mapping, Union
+from typing import Iterator, Mapping, Sequence, Union
 
 import numpy as np
 
 from . import reference
+from .fixed_order import matmul
 from .quantities import QuantityName, checked_steps, has_cost, step_batch
 from .registry import ACTIVATIONS, LOSSES
 from .rounding import round_value
@@ -126,6 +127,14 @@ def recompute(problem: Problem, method: Method, given: Mapping[QuantityName, flo
     return _Run(problem, method, given)
 
 
+def recompute_many(problems: Sequence[Problem], method: Method,
+                   given: Mapping[QuantityName, np.ndarray]) -> Mapping[QuantityName, np.ndarray]:
+    """:func:`recompute` for problems differing only in their numbers (an exam's variants), all at
+    once: each given value and each value read is an array with one entry per problem, and entry
+    v equals what ``recompute(problems[v], ...)`` gives, to the last bit."""
+    return _Run(problems[0], method, given, stack=problems)
+
+
 @functools.lru_cache(maxsize=1024)
 def from_the_start(problem: Problem, method: Method) -> Mapping[QuantityName, float]:
     """:func:`recompute` with no answers of the student's: the whole computation done with
@@ -164,12 +173,17 @@ class _Run(Mapping):
     """One recomputation, read as a mapping: what each quantity comes out as before the
     student's own value replaces it. Steps are computed in order, when first read."""
 
-    def __init__(self, problem: Problem, method: Method, given: Mapping[QuantityName, float]) -> None:
+    def __init__(self, problem: Problem, method: Method, given: Mapping[QuantityName, float],
+                 stack: Sequence[Problem] | None = None) -> None:
         self.problem, self.method, self.given = problem, method, given
         self.values: dict[QuantityName, float] = {}
-        self.W = [np.array(W, dtype=float) for W in problem.weights]
-        self.b = [np.array(b, dtype=float) for b in problem.biases]
-        self.inputs, self.targets = np.array(problem.inputs, dtype=float), np.array(problem.targets, dtype=float)
+        # a stack of problems has one leading axis: every array holds all of them, slice v problem v's
+        self.lead = 0 if stack is None else 1
+        problems = [problem] if stack is None else list(stack)
+        arrays = lambda rows: np.array(rows if stack is not None else rows[0], dtype=float)  # noqa: E731
+        self.W = [arrays([p.weights[l] for p in problems]) for l in range(problem.network.depth)]
+        self.b = [arrays([p.biases[l] for p in problems]) for l in range(problem.network.depth)]
+        self.inputs, self.targets = arrays([p.inputs for p in problems]), arrays([p.targets for p in problems])
         self.done, self.steps = 0, checked_steps(problem)
         self.blocks = _Blocks.of(given) if given else {}
 
@@ -177,7 +191,8 @@ class _Run(Mapping):
         """Compute every step up to ``step`` (from 0) not computed yet."""
         while self.done <= min(step, self.steps - 1):
             batch = list(step_batch(self.problem, self.done))
-            self.step, self.X, self.Y, self.m = self.done, self.inputs[batch], self.targets[batch], len(batch)
+            self.step, self.m = self.done, len(batch)
+            self.X, self.Y = self.inputs[..., batch, :], self.targets[..., batch, :]
             with np.errstate(all="ignore"):  # a student's wild value may overflow: it then matches nothing
                 self.run()
             self.done += 1
@@ -198,18 +213,18 @@ class _Run(Mapping):
     def settle(self, kind: str, layer: int, array: np.ndarray, per_example: bool, record: bool = True) -> np.ndarray:
         """Record ``array``'s entries (unless not ``record``), then return it with the student's
         values put in."""
-        settled = np.array(array, dtype=float)
-        names = _names(kind, layer, settled.shape, per_example, self.step)
-        flat = settled.reshape(-1)  # a view: writing to it writes to settled
+        settled = np.array(array, dtype=float, order="C")  # C order: the reshape below is a view
+        names = _names(kind, layer, settled.shape[self.lead:], per_example, self.step)
+        flat = settled.reshape(settled.shape[:self.lead] + (-1,))  # a view: writing to it writes to settled
         if record:
-            self.values.update(zip(names, flat.tolist()))
+            self.values.update(zip(names, flat.tolist() if not self.lead else flat.T.copy()))
         if self.method.round_unwritten:  # written values are put in below, over the rounded ones
             flat[:] = round_value(self.problem.answers, flat)
         answers = self.blocks.get((kind, layer, self.step))
         if answers:
             for i, name in enumerate(names):
                 if name in answers:
-                    flat[i] = answers[name]
+                    flat[..., i] = answers[name]
         return settled
 
     def run(self) -> None:
@@ -234,11 +249,11 @@ class _Run(Mapping):
         return zs, activations
 
     def per_example_loss(self, Z: np.ndarray, A: np.ndarray) -> np.ndarray:
-        method, n = self.method, A.shape[1]
+        method, n = self.method, A.shape[-1]
         if method.loss is None:
             per, averaged = reference.per_example_loss(self.problem, Z, A, self.Y), self.loss_entry.output_mean
         else:
-            per, averaged = LOSSES[method.loss].numpy(A, self.Y), LOSSES[method.loss].output_mean
+            per, averaged = reference.by_rows(LOSSES[method.loss].numpy, A, self.Y), LOSSES[method.loss].output_mean
         if method.output_mean is not None and method.output_mean != averaged:
             per = per / n if method.output_mean else per * n
         return per
@@ -248,8 +263,8 @@ class _Run(Mapping):
         return LOSSES[self.method.loss or self.problem.network.loss]
 
     def cost(self, per_example: np.ndarray, weights) -> float:
-        total = per_example.sum() if self.method.batch_sum else per_example.mean()
-        return float(total) + reference.penalty(self.problem, weights, self.m)
+        total = per_example.sum(axis=-1) if self.method.batch_sum else per_example.mean(axis=-1)
+        return _scalar(total) + reference.penalty(self.problem, weights, self.m)
 
     def loss(self, Z: np.ndarray, A: np.ndarray) -> None:
         per_example = self.settle("L", 0, self.per_example_loss(Z, A), True)
@@ -280,11 +295,11 @@ class _Run(Mapping):
         if plain and method.fprime.honest and LOSSES[network.loss].simplifies(output.name):
             return a - self.Y
         loss = self.loss_entry
-        grad_a = loss.numpy_grad(a, self.Y)
+        grad_a = reference.by_rows(loss.numpy_grad, a, self.Y)
         if method.output_mean is not None and method.output_mean != loss.output_mean:
-            grad_a = grad_a / a.shape[1] if method.output_mean else grad_a * a.shape[1]
+            grad_a = grad_a / a.shape[-1] if method.output_mean else grad_a * a.shape[-1]
         if not output.elementwise:
-            return output.numpy_backward(z, a, grad_a)
+            return reference.by_rows(output.numpy_backward, z, a, grad_a)
         return grad_a * self.derivative(network.depth, z, a)
 
     def hidden_weights(self, layer: int, delta_next: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -293,9 +308,9 @@ class _Run(Mapping):
         W = self.W[layer]
         how = self.method.hidden_weights
         if isinstance(how, ShiftedWeights):
-            return np.roll(W, -how.by, axis=1)
+            return np.roll(W, -how.by, axis=-1)
         if how is NextWeights.TRANSPOSED:
-            return W.T if W.shape[0] == W.shape[1] else np.full_like(W, np.nan)
+            return np.swapaxes(W, -1, -2) if W.shape[-2] == W.shape[-1] else np.full_like(W, np.nan)
         if how is NextWeights.UPDATED:  # updated on the way back: the student's own new W if written
             grad = reference.weight_gradient(self.problem, delta_next, a, W, self.method.batch_sum)
             grad = self.settle("dW", layer + 1, grad, False, record=False)
@@ -311,7 +326,7 @@ class _Run(Mapping):
         deltas = [None] * depth
         deltas[-1] = self.settle("delta", depth, self.output_delta(zs[-1], activations[-1]), True)
         for l in range(depth - 1, 0, -1):
-            back = deltas[l] @ self.hidden_weights(l, deltas[l], activations[l])
+            back = matmul(deltas[l], self.hidden_weights(l, deltas[l], activations[l]))
             deltas[l - 1] = self.settle("delta", l, back * self.derivative(l, zs[l - 1], activations[l]), True)
         return deltas
 
@@ -338,8 +353,8 @@ class _Run(Mapping):
         if not isinstance(self.method.bias, BiasTimesInput):
             return delta
         k = self.method.bias.index
-        column = a_prev[:, k] if k < a_prev.shape[1] else np.full(self.m, np.nan)
-        return delta * column[:, None]
+        column = a_prev[..., k] if k < a_prev.shape[-1] else np.full(a_prev.shape[:-1], np.nan)
+        return delta * column[..., None]
 
     def loss_after(self, new_W, new_b) -> None:
         A = self.X
@@ -353,5 +368,10 @@ class _Run(Mapping):
         per_example = self.per_example_loss(z, A)
         if self.method.round_unwritten:
             per_example = round_value(self.problem.answers, per_example)
-        value = self.cost(per_example, new_W) if has_cost(self.problem) else float(per_example[0])
+        value = self.cost(per_example, new_W) if has_cost(self.problem) else _scalar(per_example[..., 0])
         self.settle("L_after", 0, np.array(value), False)
+
+
+def _scalar(value):
+    """A float for one problem, the array itself for a stack of them."""
+    return float(value) if np.ndim(value) == 0 else value

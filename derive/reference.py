@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .fixed_order import matmul
 from .registry import ACTIVATIONS, LOSSES, saturated_rows
 from .spec import Problem
 
@@ -39,7 +40,7 @@ class ReferenceStep:
 
 def pre_activation(W: np.ndarray, b: np.ndarray, A_prev: np.ndarray) -> np.ndarray:
     """z = W a + b for every example (row) of ``A_prev``."""
-    return A_prev @ np.swapaxes(W, -1, -2) + np.expand_dims(b, -2)
+    return matmul(A_prev, np.swapaxes(W, -1, -2)) + np.expand_dims(b, -2)
 
 
 def forward(problem: Problem, weights, biases, X):
@@ -67,6 +68,18 @@ def per_example_loss(problem: Problem, Z: np.ndarray, A: np.ndarray, Y: np.ndarr
     if not loss.simplifies(problem.network.activations[-1]):
         return plain
     return np.where(saturated_rows(A), loss.from_logits(Z, Y), plain)
+
+
+def by_rows(function, *arrays: np.ndarray) -> np.ndarray:
+    """``function`` of row-wise arrays (a registry form, written for examples as rows) applied to
+    stacked ones: every row of the broadcast stack in turn, reshaped back (a vector per row
+    comes back as one, a number per row as a number)."""
+    if max(np.ndim(a) for a in arrays) <= 2:
+        return function(*arrays)
+    shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
+    rows = [np.broadcast_to(a, shape).reshape(-1, shape[-1]) for a in arrays]
+    result = function(*rows)
+    return result.reshape(shape if result.ndim == 2 else shape[:-1])
 
 
 def output_delta(problem: Problem, Z: np.ndarray, A: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -111,7 +124,7 @@ def weight_gradient(problem: Problem, delta: np.ndarray, A_prev: np.ndarray, W: 
                     summed: bool = False) -> np.ndarray:
     """dJ/dW: delta a^T averaged over the batch (``summed``: added up), plus lambda/m W."""
     m = delta.shape[-2]
-    product = np.swapaxes(delta, -1, -2) @ A_prev
+    product = matmul(np.swapaxes(delta, -1, -2), A_prev)
     product = product if summed else product / m
     return product + problem.training.l2 / m * W
 
@@ -129,7 +142,7 @@ def backward(problem: Problem, weights, zs, activations, Y):
     deltas[-1] = output_delta(problem, zs[-1], activations[-1], Y)
     for l in reversed(range(len(weights) - 1)):
         activation = ACTIVATIONS[problem.network.activations[l]]
-        deltas[l] = activation.numpy_backward(zs[l], activations[l + 1], deltas[l + 1] @ weights[l + 1])
+        deltas[l] = activation.numpy_backward(zs[l], activations[l + 1], matmul(deltas[l + 1], weights[l + 1]))
     grad_W = [weight_gradient(problem, d, a, W) for d, a, W in zip(deltas, activations, weights)]
     grad_b = [bias_gradient(problem, d) for d in deltas]
     return deltas, grad_W, grad_b

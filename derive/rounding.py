@@ -22,6 +22,7 @@ One home for the sheet's ``answers`` settings (:class:`~derive.spec.Answers`): `
 
 from __future__ import annotations
 
+import functools
 import math
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -45,13 +46,50 @@ def round_value(answers: Answers, value):
     half away from zero, on the value as written to 12 significant figures (so a float such as
     0.25734999999999997 that is 0.25735 on paper rounds up, like the student's 0.25735)."""
     count = figures(answers)
-    rounded = np.vectorize(lambda v: _on_paper(v, answers.decimals, count), otypes=[float])(value)
-    return float(rounded) if np.ndim(value) == 0 else rounded
+    if np.ndim(value) == 0:
+        return _on_paper(float(value), answers.decimals, count)
+    values = np.asarray(value, dtype=float)
+    return _rounded(values.reshape(-1), answers.decimals, count).reshape(values.shape)
+
+
+def _rounded(values: np.ndarray, decimals: int, count: int | None) -> np.ndarray:
+    """:func:`_on_paper` of every entry, in bulk: away from a half-way point (further than writing
+    the value to 12 figures can move it) and, under significant figures, from a power of ten,
+    writing a value to 12 figures cannot change how it rounds, and k / 10^p is the double
+    nearest k·10^-p, as Decimal gives it. The few values near such a
+    point go through :func:`_on_paper` itself, so the result is the same to the last bit."""
+    size = np.abs(values)
+    with np.errstate(all="ignore"):
+        exponent = np.floor(np.log10(size))
+        place = np.full(values.shape, -float(decimals)) if count is None else exponent - count + 1
+        scaled = np.where(place <= 0, size * 10.0 ** -np.minimum(place, 0), size / 10.0 ** np.maximum(place, 0))
+        whole = np.floor(scaled + 0.5)
+        rounded = np.where(place <= 0, whole / 10.0 ** -np.minimum(place, 0), whole * 10.0 ** np.maximum(place, 0))
+        hair = 10.0 ** (exponent - 11 - place) + 1e-6  # how far writing 12 figures moves ``scaled``, and more
+        careful = (np.abs(scaled - np.floor(scaled) - 0.5) < hair) | (scaled > 1e9) | (np.abs(place) > 22)
+        if count is not None:
+            careful |= np.abs(np.log10(size) - np.round(np.log10(size))) < 1e-9
+    unchanged = ~np.isfinite(values) | (values == 0) | (size > 1e15)
+    result = np.where(unchanged, values, np.copysign(rounded, values))
+    for i in np.flatnonzero(careful & ~unchanged):
+        result[i] = _on_paper(float(values[i]), decimals, count)
+    return result
+
+
+def to_decimals(value: float, decimals: int) -> float:
+    """``value`` rounded to ``decimals`` as a student rounds on paper (how a sheet prints numbers:
+    -0.37655 shows as -0.3766 whether the float's last bit falls above or below the tie)."""
+    return _on_paper(float(value), decimals, None)
 
 
 def _on_paper(value: float, decimals: int, count: int | None) -> float:
     if not math.isfinite(value) or value == 0 or abs(value) > 1e15:  # no decimals left to round
         return value
+    if count is None and decimals <= 10 and abs(value) < 1e5:  # the common case, as _rounded does it
+        scaled = abs(value) * 10.0**decimals
+        hair = 10.0 ** (math.floor(math.log10(abs(value))) - 11 + decimals) + 1e-6
+        if abs(scaled - math.floor(scaled) - 0.5) >= hair:
+            return math.copysign(math.floor(scaled + 0.5) / 10.0**decimals, value)
     written = Decimal(f"{value:.12g}")
     place = -decimals if count is None else written.adjusted() - count + 1
     return float(written.quantize(Decimal(1).scaleb(place), rounding=ROUND_HALF_UP))
@@ -106,7 +144,11 @@ def phrase(answers: Answers) -> str:
 def moodle_tolerance(answers: Answers, value: float) -> str:
     """The rule's tolerance for ``value`` as a Moodle NUMERICAL answer writes it: a hair wider than
     :func:`half_unit` (0.0000500001 for 4 decimals), positional, never narrower than the rule."""
-    widened = half_unit(answers, value) * (1 + MOODLE_HAIR)
+    return _positional_tolerance(half_unit(answers, value) * (1 + MOODLE_HAIR))
+
+
+@functools.lru_cache(maxsize=4096)  # a quiz has thousands of fields and, under decimals, one tolerance
+def _positional_tolerance(widened: float) -> str:
     if widened == 0:
         return "0"
     return np.format_float_positional(widened, precision=10, unique=False, fractional=False, trim="-")

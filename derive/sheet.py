@@ -49,7 +49,8 @@ def derivation_body(verified: VerifiedSolution) -> str:
 
 def worked_body(verified: VerifiedSolution, with_tables: bool = True) -> str:
     """The worked solution of the (first few) steps, optionally with their summary tables."""
-    return _render("worked.tex.j2", dict(_common(verified), steps=_worked_steps(verified), with_tables=with_tables), verified)
+    return _render("worked.tex.j2", dict(_common(verified), steps=_worked_steps(verified, tables=with_tables),
+                                               with_tables=with_tables), verified)
 
 
 def final_answers_body(verified: VerifiedSolution) -> str:
@@ -87,11 +88,12 @@ def _profile_rules(notation: Notation, loss: str) -> list[dict]:
     return [{"title": f"In the course's notation ({notation.name})", "latex": line} for line in lines]
 
 
-def _worked_steps(verified: VerifiedSolution, lines: bool = True) -> list[dict]:
-    """The steps worked on the sheet (``lines``: with their worked lines, not only the tables)."""
+def _worked_steps(verified: VerifiedSolution, lines: bool = True, tables: bool = True) -> list[dict]:
+    """The steps worked on the sheet (``lines``: with their worked lines; ``tables``: with their
+    summary tables)."""
     solution = verified.solution
     steps = solution.steps if len(solution.steps) <= MAX_STEPS_WORKED else solution.steps[:1]
-    return [_worked_step(solution.problem, step, len(solution.steps) > 1, lines) for step in steps]
+    return [_worked_step(solution.problem, step, len(solution.steps) > 1, lines, tables) for step in steps]
 
 
 def answers_tex(verified: VerifiedSolution, compared: Compared = ()) -> str:
@@ -380,7 +382,7 @@ def _chain(problem, rule) -> dict:
 # The worked solution of one step
 
 
-def _worked_step(problem, step, several: bool, lines: bool = True) -> dict:
+def _worked_step(problem, step, several: bool, lines: bool = True, tables: bool = True) -> dict:
     d = problem.answers.decimals
     _ = gettext_for(problem.language)
     sections = []
@@ -395,7 +397,7 @@ def _worked_step(problem, step, several: bool, lines: bool = True) -> dict:
         "heading": heading.format(step=step.index + 1, batch=batch) if several else "",
         "sections": sections,
         "notes": list(step.notes),
-        "tables": summary_tables(problem, step),
+        "tables": summary_tables(problem, step) if tables else [],
         "loss": number(step.loss, d, False),
         "loss_after": None if step.loss_after is None else number(step.loss_after, d, False),
     }

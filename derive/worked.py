@@ -22,6 +22,7 @@ import sympy as sp
 from .chain import ChainRule, chain_rules
 from . import numeric
 from .derivation import A, Z, Derivation
+from .fixed_order import matmul
 from .notation import for_problem
 from .numeric import stable_form
 from .registry import ACTIVATIONS
@@ -247,7 +248,7 @@ def _step_numbers(problem, rules, weights, biases, X, Y) -> _StepNumbers:
     network, training = problem.network, problem.training
     activations, pre_activations = [X], []
     for l, (W, b) in enumerate(zip(weights, biases)):
-        pre_activations.append(activations[-1] @ np.swapaxes(W, -1, -2) + b[:, None, :])
+        pre_activations.append(matmul(activations[-1], np.swapaxes(W, -1, -2)) + b[:, None, :])
         activations.append(rules.forward[l](pre_activations[-1]))
     m = X.shape[1]
     per_example = rules.loss(activations[-1], Y, pre_activations[-1])
@@ -262,14 +263,14 @@ def _step_numbers(problem, rules, weights, biases, X, Y) -> _StepNumbers:
     fprimes: list = [None] * (depth - 1)
     for l in range(depth - 1, 0, -1):
         fprimes[l - 1] = rules.derivative[l - 1](pre_activations[l - 1], activations[l])
-        deltas[l - 1] = (deltas[l] @ weights[l]) * fprimes[l - 1]
-    grad_W = [np.swapaxes(d, -1, -2) @ a / m + training.l2 / m * W for d, a, W in zip(deltas, activations, weights)]
+        deltas[l - 1] = matmul(deltas[l], weights[l]) * fprimes[l - 1]
+    grad_W = [matmul(np.swapaxes(d, -1, -2), a) / m + training.l2 / m * W for d, a, W in zip(deltas, activations, weights)]
     grad_b = [d.mean(axis=-2) if network.bias else np.zeros_like(b) for d, b in zip(deltas, biases)]
     new_W = [W - training.learning_rate * g for W, g in zip(weights, grad_W)]
     new_b = [b - training.learning_rate * g if problem.updates_biases else b for b, g in zip(biases, grad_b)]
     after = X
     for l, (W, b) in enumerate(zip(new_W, new_b)):
-        after_z = after @ np.swapaxes(W, -1, -2) + b[:, None, :]
+        after_z = matmul(after, np.swapaxes(W, -1, -2)) + b[:, None, :]
         after = rules.forward[l](after_z)
     loss_after = rules.loss(after, Y, after_z).mean(axis=-1) + training.l2 / (2 * m) * _squares(new_W)
     return dataclasses.replace(numbers, fprime=fprimes, delta=deltas, grad_W=grad_W, grad_b=grad_b,

@@ -19,7 +19,8 @@ from derive.marking import mark
 from derive.moodle import quiz_xml
 from derive.quantities import answers_template
 from derive.randomise import numbers
-from derive.rounding import matches, moodle_tolerance, phrase, round_value, shown, tolerance
+from derive.printing import number
+from derive.rounding import matches, moodle_tolerance, phrase, round_value, shown, to_decimals, tolerance
 from derive.sheet import worksheet_tex
 from derive.spec import Answers
 from hand_backprop import first_step, problem_dict
@@ -99,3 +100,64 @@ def test_every_output_says_and_applies_the_same_rule(rule, said, student_J):
     assert f"marked {said}" in str(marking_table(marking).renderables[0].title)
     J_fields = [f for f in quiz_fields(xml)[0] if any(abs(a.value - J) < 1e-9 for a in f)]
     assert len(J_fields) == 1 and grade(student_J, J_fields[0]) == 1.0
+
+
+# ---- bulk rounding: round_value rounds arrays with NumPy, and must equal the Decimal rule
+
+from decimal import ROUND_HALF_UP, Decimal  # noqa: E402
+
+import numpy as np  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _by_decimal(value: float, decimals: int, figures: int | None) -> float:
+    """The rule written out with Decimal, one value at a time (independent of rounding.py)."""
+    if not np.isfinite(value) or value == 0 or abs(value) > 1e15:
+        return value
+    written = Decimal(f"{value:.12g}")
+    place = -decimals if figures is None else written.adjusted() - figures + 1
+    return float(written.quantize(Decimal(1).scaleb(place), rounding=ROUND_HALF_UP))
+
+
+RULES = [(4, None), (2, None), (0, None), (6, None), (10, None), (4, 1), (4, 2), (4, 3), (4, 7)]
+
+
+def _same(fast: np.ndarray, slow: np.ndarray) -> np.ndarray:
+    return ((fast == slow) & (np.signbit(fast) == np.signbit(slow))) | (np.isnan(fast) & np.isnan(slow))
+
+
+@pytest.mark.parametrize("decimals, figures", RULES)
+def test_bulk_rounding_equals_the_decimal_rule_on_ties_and_near_ties(decimals, figures):
+    rng = np.random.default_rng(decimals * 10 + (figures or 0))
+    places = rng.integers(0, 7, 20000)
+    values = np.concatenate([
+        rng.normal(size=20000) * 10.0 ** rng.integers(-8, 6, 20000),
+        (rng.integers(-10**6, 10**6, 20000) + 0.5) / 10.0 ** places,  # half-way points
+        np.round(rng.normal(size=20000) * 10.0 ** places) / 10.0 ** places,  # short decimals
+        10.0 ** rng.integers(-9, 9, 2000) * (1 + rng.normal(size=2000) * 1e-12),  # next to powers of ten
+        [0.0, -0.0, np.inf, -np.inf, np.nan, 1e16, -1e16, 5e-324, 1e15, 0.25734999999999997, -0.00004,
+         9.99999999999996, 73593.34605, -0.5, 0.5, 1.5, 2.5],
+    ])
+    answers = Answers(decimals=decimals) if figures is None else Answers(decimals=decimals, significant_figures=figures)
+    slow = np.array([_by_decimal(float(v), decimals, figures) for v in values])
+    fast = round_value(answers, values)
+    assert _same(fast, slow).all(), values[~_same(fast, slow)][:5]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=1e6), st.sampled_from(RULES))
+def test_bulk_rounding_equals_the_decimal_rule_for_any_value(value, rule):
+    decimals, figures = rule
+    answers = Answers(decimals=decimals) if figures is None else Answers(decimals=decimals, significant_figures=figures)
+    assert _same(round_value(answers, np.array([value])), np.array([_by_decimal(value, decimals, figures)])).all()
+    assert round_value(answers, value) == _by_decimal(value, decimals, figures)
+    if figures is None:  # the scalar path that sheets print numbers with
+        assert to_decimals(value, decimals) == _by_decimal(value, decimals, None)
+
+
+def test_printed_numbers_round_ties_away_from_zero_whatever_the_last_bit():
+    # -0.37655 is a tie on paper; the float below it and the float above it print alike
+    below, above = -0.37655, -0.37655000000000005
+    assert number(below, 4) == number(above, 4) == "(-0.3766)"
+    assert number(0.00255, 4) == number(0.0025500000000000002, 4) == "0.0026"

@@ -150,3 +150,91 @@ def test_chain_rule_factors_at_30_digits_agree_with_sympy_evalf():
             values = {z: rng.choice([rng.uniform(-40, 40), 0.0, round(rng.uniform(-3, 3), 1)])}
             expected = float(expr.xreplace({z: sp.Float(values[z], 30)}).evalf(30))
             assert chain._evaluate(expr, values, digits=30) == expected
+
+
+# ---- the marking's recomputations and the quiz's accepted values, for a stack of variants
+
+
+def _same_bits(a: float, b: float) -> bool:
+    return a == b or (np.isnan(a) and np.isnan(b))
+
+
+@pytest.mark.parametrize("path", sorted(PROBLEMS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_stacked_recomputation_equals_runs_one_by_one_for_every_method(path):
+    from derive.mistakes import mistake_variants
+    from derive.recompute import HONEST, recompute, recompute_many
+
+    problem = load_problem(path)
+    problems = randomise.make_variants(problem, 3, [1, 2, 3]) if problem.randomisation else (problem, problem)
+    for method in [*HONEST, *(method for _, method in mistake_variants(problem))]:
+        many = recompute_many(problems, method, {})
+        for v, one_problem in enumerate(problems):
+            for name, value in recompute(one_problem, method, {}).items():
+                assert _same_bits(float(many[name][v]), value), (path.stem, method, name)
+
+
+@pytest.mark.parametrize("path", RANDOMISED, ids=lambda p: p.stem)
+def test_stacked_recomputation_puts_each_variants_own_answers_in(path):
+    from derive.quantities import asked_quantities
+    from derive.recompute import Method, recompute, recompute_many
+
+    problems = randomise.make_variants(load_problem(path), 5, [1, 2, 3, 4])
+    names = [item.name for item in asked_quantities(problems[0], steps=1)]
+    rng = np.random.default_rng(0)
+    given = {name: rng.normal(size=len(problems)).round(3) for name in names[::3]}
+    many = recompute_many(problems, Method(), given)
+    for v, problem in enumerate(problems):
+        one = recompute(problem, Method(), {name: float(values[v]) for name, values in given.items()})
+        assert all(_same_bits(float(many[name][v]), one[name]) for name in names)
+
+
+@pytest.mark.parametrize("path", RANDOMISED, ids=lambda p: p.stem)
+def test_accepted_values_of_a_batch_equal_those_made_one_by_one(path):
+    from derive.marking import accepted_values, accepted_values_many
+
+    solved = solve_many(randomise.make_variants(load_problem(path), 9, [1, 2, 3, 4, 5, 6]))
+    assert accepted_values_many(solved) == [accepted_values(verified) for verified in solved]
+    # and one by one, each is the old scalar rule: the exact value, then the rounded chains' values
+    for verified, accepted in zip(solved, accepted_values_many(solved)):
+        assert all(values and len(set(values)) == len(values) for values in accepted.values())
+
+
+# ---- matrix products in a fixed order: the same bits on every machine
+
+
+def test_fixed_order_matmul_is_the_product_summed_in_order():
+    from derive.fixed_order import matmul
+
+    rng = np.random.default_rng(1)
+    A, B = rng.normal(size=(4, 7)), rng.normal(size=(7, 3))
+    expected = np.zeros((4, 3))
+    for i in range(4):
+        for j in range(3):
+            total = A[i, 0] * B[0, j]
+            for k in range(1, 7):
+                total = total + A[i, k] * B[k, j]  # Python floats: one rounding per operation
+            expected[i, j] = total
+    assert np.array_equal(matmul(A, B), expected)
+    stacked = rng.normal(size=(5, 4, 7))
+    assert all(np.array_equal(matmul(stacked, B)[v], matmul(stacked[v], B)) for v in range(5))
+    np.testing.assert_allclose(matmul(stacked, B), stacked @ B, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.skipif(__import__("platform").machine() not in ("x86_64", "AMD64"), reason="OpenBLAS core types of x86")
+def test_answer_keys_do_not_depend_on_the_blas_kernel(tmp_path):
+    """OpenBLAS picks its kernel by CPU; two kernels any x86-64 machine runs must give the same
+    keys to the bit (with A @ B, these two changed last bits of these keys)."""
+    import os
+    import subprocess
+    import sys
+
+    keys = {}
+    for core in ("Prescott", "Sandybridge"):
+        for name in ("bce-relu-epochs", "ng-4layer-regularised", "softmax-3class", "relu-2-3-3-1-batch"):
+            key = tmp_path / f"{core}-{name}.json"
+            result = subprocess.run([sys.executable, "-m", "derive", "solve", str(PROBLEMS / f"{name}.yaml"),
+                                     "--json", str(key)], capture_output=True, text=True, cwd=tmp_path,
+                                    env={**os.environ, "OPENBLAS_CORETYPE": core})
+            assert result.returncode == 0, result.stderr
+            keys.setdefault(name, set()).add(key.read_text(encoding="utf-8"))
+    assert all(len(texts) == 1 for texts in keys.values()), [name for name, texts in keys.items() if len(texts) > 1]
