@@ -18,11 +18,11 @@ import html
 import io
 import xml.etree.ElementTree as ET
 import zipfile
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Sequence
 
 from .moodle import Field, fields_by_variant, given_html
-from .quantities import asked_quantities
 from .rounding import moodle_tolerance
 from .sections import TITLES
 from .spec import Answers
@@ -34,10 +34,26 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 QUIZ = "derive_quiz"  # the assessment's ident and folder in the package
 
 
-def canvas_package(variants: Sequence[tuple[int, VerifiedSolution]], title: str) -> bytes:
+@dataclass(frozen=True)
+class CanvasVariant:
+    """What the quiz shows and accepts for one variant: its numbers (HTML) and its fields."""
+
+    number: int
+    given: str
+    fields: tuple[Field, ...]
+    rule: Answers
+
+
+def canvas_variants(variants: Sequence[tuple[int, VerifiedSolution]]) -> list[CanvasVariant]:
+    """Each (variant number, verified solution) as the quiz needs it."""
+    return [CanvasVariant(number, given_html(require_verified(verified)), tuple(fields), verified.problem.answers)
+            for (number, verified), fields in zip(variants, fields_by_variant(variants))]
+
+
+def canvas_package(variants: Sequence[CanvasVariant], title: str) -> bytes:
     """The zip: imsmanifest.xml and the assessment, byte-identical for the same variants."""
     assessment = assessment_xml(variants, title)
-    check_assessment(assessment, [len(asked_quantities(v.problem, steps=1)) for _, v in variants])
+    check_assessment(assessment, [len(v.fields) for v in variants])
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
         for name, text in (("imsmanifest.xml", manifest_xml(title)), (f"{QUIZ}/{QUIZ}.xml", assessment)):
@@ -63,21 +79,20 @@ def manifest_xml(title: str) -> str:
     return _document(root)
 
 
-def assessment_xml(variants: Sequence[tuple[int, VerifiedSolution]], title: str) -> str:
+def assessment_xml(variants: Sequence[CanvasVariant], title: str) -> str:
     """The QTI 1.2 assessment: a question group per variant, a numerical question per field."""
     ET.register_namespace("", QTI)
     root = ET.Element(_q("questestinterop"), {f"{{{XSI}}}schemaLocation": f"{QTI} {QTI}p1.xsd"})
     assessment = ET.SubElement(root, _q("assessment"), {"ident": QUIZ, "title": title})
     top = ET.SubElement(assessment, _q("section"), {"ident": "root_section"})
-    for (number, verified), fields in zip(variants, fields_by_variant(variants)):
-        verified = require_verified(verified)
+    for variant in variants:
+        number = variant.number
         group = ET.SubElement(top, _q("section"), {"ident": f"variant_{number}", "title": f"Variant {number}"})
         selection = ET.SubElement(ET.SubElement(group, _q("selection_ordering")), _q("selection"))
-        ET.SubElement(selection, _q("selection_number")).text = str(len(fields))
+        ET.SubElement(selection, _q("selection_number")).text = str(len(variant.fields))
         ET.SubElement(ET.SubElement(selection, _q("selection_extension")), _q("points_per_item")).text = "1"
-        given = given_html(verified)
-        for i, field in enumerate(fields, start=1):
-            group.append(_item(f"variant_{number}_q{i}", number, given, field, verified.problem.answers))
+        for i, field in enumerate(variant.fields, start=1):
+            group.append(_item(f"variant_{number}_q{i}", number, variant.given, field, variant.rule))
     return _document(root)
 
 

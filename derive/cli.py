@@ -23,7 +23,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .derivation import derive as derive_formulas
 from .entry import stop
 from .errors import DeriveError, Interrupted, one_line
-from .exam import documents, exam_blocks, key_blocks, key_json, solve_variants, variant_numbers
+from .exam import (answer_blocks, document_parts, documents, exam_batches, exam_piece, exam_request, key_json_parts,
+                   sheet_blocks, variant_numbers, PARALLEL_FROM)
 from .files import provenance, with_provenance, write_file, write_run
 from .formulas import formulas as formula_list
 from .loader import load_problem as _load_file
@@ -31,7 +32,8 @@ from .notation import PROFILES, for_problem
 from .yaml_reader import read_yaml
 from .roster import load_roster
 from .canvas import canvas_package
-from .moodle import quiz_xml
+from .moodle import quiz_parts
+from .parallel import run_batches
 from .pipeline import solve as solve_problem, solve_compared
 from .randomise import make_variant
 from .answer_key import answer_key
@@ -217,41 +219,45 @@ def sheet(problem_file: Path, out_dir: Path | None, tex_only: bool, force: bool,
               help="Output folder (default: output/<problem name>-<seed>/).")
 @click.option("--tex-only", is_flag=True, help="Write the .tex files (and key.json, quiz.xml, canvas-quiz.zip) only; no TeX engine needed.")
 @click.option("--force", is_flag=True, help="Replace or remove files that are not derive's own output.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help=f"Worker processes (default: one per core from {PARALLEL_FROM:,} variants on, else 1).")
 @_language_option
 @notation_option
 def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, moodle: bool, canvas: bool,
-         out_dir: Path | None, tex_only: bool, force: bool, language: str | None, notation: str | None) -> None:
+         out_dir: Path | None, tex_only: bool, force: bool, jobs: int | None, language: str | None,
+         notation: str | None) -> None:
     """Write N randomised, verified variants of PROBLEM_FILE: exam.pdf, key.pdf, key.json (and quiz.xml)."""
     problem = _load(problem_file, language, notation)
     students = load_roster(roster) if roster is not None else ()
     sheets = variant_numbers(count, students)
     engine = None if tex_only else Engine.find(single_pass=True)  # the collections have no cross-references
     out_dir = out_dir if out_dir is not None else Path("output") / f"{Path(problem_file).stem}-{seed}"
+    category = f"derive/{Path(problem_file).stem}-seed-{seed}"
+    request = exam_request(problem, seed, sheets, students, category if moodle else None, canvas)
+    batches = exam_batches(request, sheets)
+    workers = jobs if jobs is not None else (os.cpu_count() or 1) if len(set(sheets)) >= PARALLEL_FROM else 1
     with _progress() as bar:
-        task = bar.add_task("variants drawn and verified", total=len(set(sheets)))
-        variants = solve_variants(problem, seed, sheets, students, progress=lambda done: bar.advance(task, done))
-        task = bar.add_task("worksheets and keys laid out", total=2 * len(variants))
-        sheet_blocks = exam_blocks(variants, sheets, students, progress=lambda done: bar.advance(task, done))
-        answer_blocks = key_blocks(variants, progress=lambda done: bar.advance(task, done))
-        files: dict[str, str | bytes] = {
-            "exam.tex": documents(sheet_blocks, problem.title, seed, language=problem.language)[0],
-            "key.tex": documents(answer_blocks, problem.title, seed, language=problem.language)[0],
-            "key.json": json.dumps(key_json(problem, seed, variants), indent=2) + "\n",
+        task = bar.add_task("variants drawn, verified and laid out", total=len(set(sheets)))
+        pieces = list(run_batches(exam_piece, batches, workers, done=lambda piece: bar.advance(task, len(piece.numbers))))
+        sheet_pages, key_pages = sheet_blocks(pieces, sheets, students), answer_blocks(pieces)
+        files: dict[str, str | bytes | list[str]] = {
+            "exam.tex": document_parts(sheet_pages, problem.title, seed, language=problem.language),
+            "key.tex": document_parts(key_pages, problem.title, seed, language=problem.language),
+            "key.json": key_json_parts(problem, seed, pieces),
         }
         if moodle:
-            category = f"derive/{Path(problem_file).stem}-seed-{seed}"
-            files["quiz.xml"] = quiz_xml([(v.number, v.verified) for v in variants], category)
+            files["quiz.xml"] = quiz_parts(category, [piece.questions for piece in pieces])
         if canvas:
-            files["canvas-quiz.zip"] = canvas_package([(v.number, v.verified) for v in variants], problem.title)
+            files["canvas-quiz.zip"] = canvas_package([v for piece in pieces for v in piece.canvas], problem.title)
         if engine is not None:
             parts = os.cpu_count() or 1
-            sources = {"exam": documents(sheet_blocks, problem.title, seed, parts, problem.language),
-                       "key": documents(answer_blocks, problem.title, seed, parts, problem.language)}
+            sources = {"exam": documents(sheet_pages, problem.title, seed, parts, problem.language),
+                       "key": documents(key_pages, problem.title, seed, parts, problem.language)}
             task = bar.add_task("LaTeX parts compiled", total=sum(len(p) for p in sources.values()))
             pdfs = compile_joined(sources, engine, done=lambda: bar.advance(task))
             files.update({f"{name}.pdf": content for name, content in pdfs.items()})
     line = provenance(problem.source, problem.sha256, seed)
-    files = {name: with_provenance(name, content, line) if isinstance(content, str) else content
+    files = {name: with_provenance(name, content, line) if not isinstance(content, bytes) else content
              for name, content in files.items()}
     for path in write_run(out_dir, files, force):
         click.echo(f"written: {path}")

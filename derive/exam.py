@@ -11,6 +11,7 @@ into several complete documents so they can be compiled in parallel and joined;
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -21,7 +22,7 @@ from .randomise import make_variants, numbers
 from .sheet import derivation_body, escape, final_answers_body, worked_body, worksheet_body
 from .spec import Problem, Student
 from .pipeline import solve_many
-from .templating import render
+from .templating import render_parts
 from .verify import VerifiedSolution
 
 KEY_SCHEMA_VERSION = 1
@@ -93,6 +94,11 @@ def exam_blocks(variants: Sequence[Variant], sheets: Sequence[int], roster: Sequ
     for v in variants:
         bodies[v.number] = worksheet_body(v.verified)
         _tick(progress)
+    return _stamped(bodies, sheets, roster)
+
+
+def _stamped(bodies: dict[int, str], sheets: Sequence[int], roster: Sequence[Student]) -> list[Block]:
+    """A block per printed sheet: the body of its variant, with the i-th student's name on the i-th."""
     blocks = []
     for i, number in enumerate(sheets):
         student = roster[i] if i < len(roster) else None
@@ -122,7 +128,12 @@ def _names(variant: Variant) -> str:
 
 def document(blocks: Sequence[Block], title: str, seed: int, first: bool = True, language: str = "en") -> str:
     """A complete LaTeX document of ``blocks`` (``first``: this piece opens the whole document)."""
-    return render("collection.tex.j2", dict(blocks=blocks, title=title, seed=seed, first=first), language)
+    return "".join(document_parts(blocks, title, seed, first, language))
+
+
+def document_parts(blocks: Sequence[Block], title: str, seed: int, first: bool = True, language: str = "en") -> list[str]:
+    """:func:`document` in pieces, to be written one after another (never joined in memory)."""
+    return render_parts("collection.tex.j2", dict(blocks=blocks, title=title, seed=seed, first=first), language)
 
 
 def documents(blocks: Sequence[Block], title: str, seed: int, parts: int = 1, language: str = "en") -> list[str]:
@@ -144,19 +155,124 @@ def split(items: Sequence, parts: int, weight: Callable[[Any], int]) -> list[lis
     return pieces
 
 
+# ----------------------------------------------------------------------------------------------
+# A large set a batch at a time: each batch of variants becomes finished text (its solutions are
+# then let go), and the outputs are joined from the batches' text in order. The batches are
+# independent (variant k does not depend on the others), so they may be made in parallel.
+
+
+@dataclass(frozen=True)
+class ExamRequest:
+    """What a run makes of each batch of an exam's variants (the same for every batch)."""
+
+    problem: Problem
+    seed: int
+    students: tuple[tuple[int, tuple[Student, ...]], ...] = ()  # variant -> its students
+    quiz_category: str | None = None  # quiz.xml's category; None: no Moodle quiz
+    canvas: bool = False
+
+
+@dataclass(frozen=True)
+class ExamPiece:
+    """A batch of variants as finished text for each output, in the order of ``numbers``."""
+
+    numbers: tuple[int, ...]
+    sheets: tuple[str, ...]  # worksheet bodies
+    answers: tuple[Block, ...]  # final-answers pages of the key
+    worked: tuple[Block, ...]  # worked solutions of the key
+    key_entries: tuple[str, ...]  # key.json's entries, as JSON text indented as there
+    questions: tuple[str, ...] = ()  # quiz.xml's questions
+    canvas: tuple = ()  # canvas.CanvasVariant of each variant
+    derivation: str = ""  # the key's derivation (in the batch that holds the set's first variant)
+
+
+def exam_request(problem: Problem, seed: int, sheets: Sequence[int], roster: Sequence[Student] = (),
+                 quiz_category: str | None = None, canvas: bool = False) -> ExamRequest:
+    """The request for an exam of ``sheets`` (a variant per printed sheet, the i-th for the i-th
+    student of ``roster`` when there is one)."""
+    if problem.randomisation is None:
+        raise ProblemError(problem.source, "randomisation", "missing: the problem has no randomisation section, so it has no variants")
+    students: dict[int, list[Student]] = {}
+    for number, student in zip(sheets, roster):
+        students.setdefault(number, []).append(student)
+    return ExamRequest(problem, seed, tuple((n, tuple(s)) for n, s in sorted(students.items())), quiz_category, canvas)
+
+
+def exam_batches(request: ExamRequest, sheets: Sequence[int]) -> list[tuple[ExamRequest, tuple[int, ...], bool]]:
+    """The arguments of :func:`exam_piece` for each batch of the variants ``sheets`` uses."""
+    numbers = sorted(set(sheets))
+    return [(request, tuple(numbers[start:start + BATCH]), start == 0) for start in range(0, len(numbers), BATCH)]
+
+
+#: From this many variants on, an exam is made in one worker process per core (below it,
+#: starting the workers, each importing SymPy and deriving the formulas, costs more than it saves).
+PARALLEL_FROM = 1000
+
+
+def exam_piece(request: ExamRequest, numbers: Sequence[int], first: bool = False) -> ExamPiece:
+    """Draw, solve and verify the variants ``numbers`` and lay out everything made of them
+    (``first``: this batch also writes the derivation, the same for every variant)."""
+    from .canvas import canvas_variants  # noqa: PLC0415 (canvas imports this module's neighbours)
+    from .moodle import questions_xml  # noqa: PLC0415
+
+    students = dict(request.students)
+    variants = [Variant(v.number, v.verified, students.get(v.number, ()))
+                for v in solve_variants(request.problem, request.seed, list(numbers))]
+    pairs = [(v.number, v.verified) for v in variants]
+    return ExamPiece(
+        numbers=tuple(numbers),
+        sheets=tuple(worksheet_body(v.verified) for v in variants),
+        answers=tuple(Block("answers", final_answers_body(v.verified), v.number, _names(v)) for v in variants),
+        worked=tuple(Block("worked", worked_body(v.verified, with_tables=False), v.number, _names(v)) for v in variants),
+        key_entries=tuple(_indented(json.dumps(key_entry(v), indent=2)) for v in variants),
+        questions=tuple(questions_xml(pairs, request.quiz_category)) if request.quiz_category is not None else (),
+        canvas=tuple(canvas_variants(pairs)) if request.canvas else (),
+        derivation=derivation_body(variants[0].verified) if first else "",
+    )
+
+
+def _indented(text: str) -> str:
+    """JSON text of a key.json entry as it stands in the list of variants (4 spaces deeper)."""
+    return text.replace("\n", "\n    ")
+
+
+def sheet_blocks(pieces: Sequence[ExamPiece], sheets: Sequence[int], roster: Sequence[Student] = ()) -> list[Block]:
+    """One block per printed worksheet (as :func:`exam_blocks`), from the batches' text."""
+    return _stamped({number: body for piece in pieces for number, body in zip(piece.numbers, piece.sheets)},
+                    sheets, roster)
+
+
+def answer_blocks(pieces: Sequence[ExamPiece]) -> list[Block]:
+    """The key's blocks (as :func:`key_blocks`): every final-answers page, the derivation, every
+    worked solution."""
+    derivation = next(piece.derivation for piece in pieces if piece.derivation)
+    return [*(b for piece in pieces for b in piece.answers), Block("derivation", derivation),
+            *(b for piece in pieces for b in piece.worked)]
+
+
+def key_json_parts(problem: Problem, seed: int, pieces: Sequence[ExamPiece]) -> list[str]:
+    """key.json's text in pieces (``json.dumps(key_json(...), indent=2)`` and a newline, to the
+    byte, without holding every variant's key as objects at once)."""
+    head = json.dumps(dict(_key_head(problem, seed), variants=["@@variants@@"]), indent=2)
+    before, after = head.split('"@@variants@@"')
+    entries = [entry for piece in pieces for entry in piece.key_entries]
+    return [before, *(part for i, entry in enumerate(entries) for part in ((",\n    " if i else ""), entry)),
+            after, "\n"]
+
+
+def _key_head(problem: Problem, seed: int) -> dict[str, Any]:
+    return {"schema": KEY_SCHEMA_VERSION, "title": problem.title, "source": problem.source,
+            "sha256": problem.sha256, "seed": seed}
+
+
+def key_entry(variant: Variant) -> dict[str, Any]:
+    """One variant's entry of key.json: its numbers (as problem-file keys) and verified key."""
+    entry = {"variant": variant.number, "numbers": numbers(variant.verified.problem), "key": answer_key(variant.verified)}
+    if variant.students:
+        entry["students"] = [{"name": s.name, "id": s.id} for s in variant.students]
+    return entry
+
+
 def key_json(problem: Problem, seed: int, variants: Sequence[Variant]) -> dict[str, Any]:
     """Every variant's numbers (as problem-file keys) and verified key (as ``derive solve --json``)."""
-    result: dict[str, Any] = {
-        "schema": KEY_SCHEMA_VERSION,
-        "title": problem.title,
-        "source": problem.source,
-        "sha256": problem.sha256,
-        "seed": seed,
-        "variants": [],
-    }
-    for v in variants:
-        entry = {"variant": v.number, "numbers": numbers(v.verified.problem), "key": answer_key(v.verified)}
-        if v.students:
-            entry["students"] = [{"name": s.name, "id": s.id} for s in v.students]
-        result["variants"].append(entry)
-    return result
+    return dict(_key_head(problem, seed), variants=[key_entry(v) for v in variants])

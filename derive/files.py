@@ -33,6 +33,10 @@ from typing import Callable
 from .errors import DeriveError, one_line
 
 MANIFEST = "derive-manifest.json"
+
+#: A file's text in pieces, written one after another (a large exam's 200 MB quiz is never
+#: joined into one string, nor encoded whole).
+Parts = list[str]
 _UMASK_LOCK = threading.Lock()
 _COMMENTS = {".tex": "% {}\n", ".yaml": "# {}\n", ".xml": "<!-- {} -->\n", ".py": "# {}\n"}
 
@@ -43,9 +47,12 @@ def provenance(source: str, sha256: str, seed: int | None = None, variant: int |
     return one_line(f"Written by derive from {source} (sha256 {sha256 or 'unknown'}), {seed_text}.")
 
 
-def with_provenance(name: str, content: str, line: str) -> str:
+def with_provenance(name: str, content: str | Parts, line: str) -> str | Parts:
     """``content`` of the file ``name`` with ``line`` as a comment at its top (after an XML
-    declaration); other kinds (JSON, which carries sha256 and seed as keys) unchanged."""
+    declaration); other kinds (JSON, which carries sha256 and seed as keys) unchanged. Content
+    in parts gets the comment in its first part."""
+    if isinstance(content, list):
+        return [with_provenance(name, content[0], line), *content[1:]] if content else content
     suffix = Path(name).suffix
     if suffix not in _COMMENTS:
         return content
@@ -140,6 +147,18 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _stage(path: Path, content: str | bytes | Parts, mode: int) -> str:
+    """Write ``content`` to ``path`` (a part at a time) with ``mode``; returns its sha256."""
+    digest = hashlib.sha256()
+    with open(path, "wb") as handle:
+        for part in [content] if isinstance(content, (str, bytes)) else content:
+            data = part.encode("utf-8") if isinstance(part, str) else part
+            digest.update(data)
+            handle.write(data)
+    os.chmod(path, mode)
+    return digest.hexdigest()
+
+
 def _manifest(folder: Path) -> dict[str, str]:
     """name -> sha256 of every file derive wrote into ``folder`` last time ({} if none)."""
     try:
@@ -168,7 +187,7 @@ def _conflicts(folder: Path, names: list[str], recorded: dict[str, str]) -> list
             if os.path.lexists(folder / name) and not _own(folder, name, recorded)]
 
 
-def write_run(folder: Path, files: dict[str, str | bytes], force: bool = False) -> list[Path]:
+def write_run(folder: Path, files: dict[str, str | bytes | Parts], force: bool = False) -> list[Path]:
     """Write one run's ``files`` into ``folder`` (see the module's docstring): staged in a
     temporary folder beside it and moved in, then derive's earlier files that this run did not
     write are removed, so the folder holds exactly this run's files (and any not derive's)."""
@@ -185,19 +204,16 @@ def write_run(folder: Path, files: dict[str, str | bytes], force: bool = False) 
         raise DeriveError(f"{folder}: {', '.join(conflicts)} would be replaced or removed but "
                           f"{'is' if len(conflicts) == 1 else 'are'} not derive's own output (or changed since "
                           "derive wrote it); nothing was written (move it away, or use --force)")
-    data = {name: content.encode("utf-8") if isinstance(content, str) else content for name, content in files.items()}
-    manifest = {"written_by": "derive", "files": {name: _digest(content) for name, content in data.items()}}
-    staged = {**data, MANIFEST: (json.dumps(manifest, indent=2) + "\n").encode("utf-8")}
-    written = _move_in(folder, staged)
+    written = _move_in(folder, files)
     for name in recorded:
         if name not in files and (force or _own(folder, name, recorded)):
             (folder / name).unlink(missing_ok=True)
     return [path for path in written if path.name != MANIFEST]
 
 
-def _move_in(folder: Path, files: dict[str, bytes]) -> list[Path]:
-    """Every file written into a temporary folder beside ``folder``, then moved in: a failure
-    while writing leaves ``folder`` as it was."""
+def _move_in(folder: Path, files: dict[str, str | bytes | Parts]) -> list[Path]:
+    """Every file, and the manifest of their sha256, written into a temporary folder beside
+    ``folder``, then moved in: a failure while writing leaves ``folder`` as it was."""
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
@@ -205,12 +221,12 @@ def _move_in(folder: Path, files: dict[str, bytes]) -> list[Path]:
         raise DeriveError(f"{folder}: cannot write ({err.strerror})") from None
     try:
         mode = _mode()
-        for name, content in files.items():
-            (staging / name).write_bytes(content)
-            os.chmod(staging / name, mode)
+        digests = {name: _stage(staging / name, content, mode) for name, content in files.items()}
+        manifest = {"written_by": "derive", "files": digests}
+        _stage(staging / MANIFEST, json.dumps(manifest, indent=2) + "\n", mode)
         folder.mkdir(exist_ok=True)
         written = []
-        for name in files:
+        for name in [*files, MANIFEST]:
             target = Path(os.path.realpath(folder / name))  # a symlinked output: its target replaced
             os.replace(staging / name, target)
             written.append(folder / name)

@@ -108,22 +108,39 @@ def _decimal(value: float) -> str:
 def quiz_xml(variants: Sequence[tuple[int, VerifiedSolution]], category: str,
              progress: Callable[[int], None] | None = None) -> str:
     """A Moodle XML quiz: a category, then one cloze question per (variant number, solution)."""
-    quiz = ET.Element("quiz")
-    head = ET.SubElement(quiz, "question", type="category")
-    html_texts: list[str] = []
+    return "".join(quiz_parts(category, [questions_xml(variants, category, progress)]))
+
+
+def questions_xml(variants: Sequence[tuple[int, VerifiedSolution]], category: str,
+                  progress: Callable[[int], None] | None = None) -> list[str]:
+    """Each variant's cloze question as the quiz's XML text (:func:`quiz_parts` joins them),
+    checked as Moodle imports it."""
+    texts = []
+    for (number_, verified), fields in zip(variants, fields_by_variant(variants, progress)):
+        html_texts: list[str] = []
+        texts.append(_xml(_question(number_, require_verified(verified), fields, html_texts), html_texts))
+    # one field per asked quantity of step 1
+    check_quiz("".join(quiz_parts(category, [texts])), [len(asked_quantities(v.problem, steps=1)) for _, v in variants])
+    return texts
+
+
+def quiz_parts(category: str, batches: Sequence[Sequence[str]]) -> list[str]:
+    """The quiz's text in pieces (written one after another, never joined in memory): the
+    declaration, the category, then the questions of each batch in order."""
+    head = ET.Element("question", type="category")
     _text(ET.SubElement(head, "category"), f"$course$/top/{category}")
     _text(ET.SubElement(head, "info", format="html"), "")
-    for (number_, verified), fields in zip(variants, fields_by_variant(variants, progress)):
-        quiz.append(_question(number_, require_verified(verified), fields, html_texts))
-    ET.indent(quiz)
-    body = ET.tostring(quiz, encoding="unicode")
-    # ElementTree cannot write CDATA: the HTML texts went in as markers, replaced here.
-    # One pass: replacing each marker in turn copies the whole quiz once per text (quadratic:
-    # hours for 10,000 variants).
-    body = re.sub(r"@@html-(\d+)@@", lambda m: f"<![CDATA[{html_texts[int(m.group(1))]}]]>", body)
-    xml = '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
-    check_quiz(xml, [len(asked_quantities(v.problem, steps=1)) for _, v in variants])  # one field per asked quantity of step 1
-    return xml
+    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<quiz>\n  ', _xml(head, [])]
+    parts += [f"\n  {text}" for batch in batches for text in batch]
+    return parts + ["\n</quiz>\n"]
+
+
+def _xml(question: ET.Element, html_texts: list[str]) -> str:
+    """One question as ET.indent writes it inside <quiz>, its HTML texts as CDATA (ElementTree
+    cannot write CDATA: they went in as markers, replaced here in one pass)."""
+    ET.indent(question, level=1)
+    body = ET.tostring(question, encoding="unicode")
+    return re.sub(r"@@html-(\d+)@@", lambda m: f"<![CDATA[{html_texts[int(m.group(1))]}]]>", body)
 
 
 #: What Moodle's XML import needs of each question, by type.
