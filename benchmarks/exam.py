@@ -81,20 +81,46 @@ def stages(problem, seed: int, count: int) -> None:
 
 
 def command(count: int, seed: int) -> None:
-    """The whole command in a child process: time and peak memory."""
+    """The whole command in a child process: time, CPU and peak memory (the resident memory of
+    the command and its worker processes together, sampled every 50 ms from /proc)."""
     with tempfile.TemporaryDirectory() as folder:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "derive", "exam", str(PROBLEM), "--variants", str(count), "--seed", str(seed),
-                        "--tex-only", "--moodle", "-o", str(Path(folder) / "out")], check=True, capture_output=True,
-                       env={**os.environ, "PYTHONPATH": str(PROBLEM.parent.parent)})
+        child = subprocess.Popen([sys.executable, "-m", "derive", "exam", str(PROBLEM), "--variants", str(count),
+                                  "--seed", str(seed), "--tex-only", "--moodle", "-o", str(Path(folder) / "out")],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 env={**os.environ, "PYTHONPATH": str(PROBLEM.parent.parent)})
+        peak = 0
+        while child.poll() is None:
+            peak = max(peak, tree_memory(child.pid))
+            time.sleep(0.05)
+        if child.returncode != 0:
+            sys.exit(f"derive exam failed: {child.stderr.read().decode()}")
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         sizes = {p.name: p.stat().st_size for p in (Path(folder) / "out").iterdir()}
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    print(f"derive exam --variants {count} --tex-only --moodle: {wall:.1f} s wall, {cpu:.1f} s CPU, "
-          f"peak memory {after.ru_maxrss / 1024:.0f} MB (goal < 60 s, < 2 GB)")
+    print(f"derive exam --variants {count:,} --tex-only --moodle: {wall:.1f} s wall, {cpu:.1f} s CPU, "
+          f"peak memory {peak / 2**20:.0f} MB, all processes together (goal < 60 s, < 2 GB)")
     print("  " + ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in sorted(sizes.items())))
+
+
+def tree_memory(pid: int) -> int:
+    """Resident bytes of process ``pid`` and all its descendants (Linux /proc)."""
+    parents, resident = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            parents[int(entry.name)] = int(fields[1])
+            resident[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    family, total = {pid}, 0
+    for _ in range(4):  # the command, its workers (and their helpers)
+        family |= {p for p, parent in parents.items() if parent in family}
+    return sum(resident.get(p, 0) for p in family)
 
 
 def main() -> None:

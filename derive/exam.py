@@ -219,16 +219,23 @@ def exam_piece(request: ExamRequest, numbers: Sequence[int], first: bool = False
     variants = [Variant(v.number, v.verified, students.get(v.number, ()))
                 for v in solve_variants(request.problem, request.seed, list(numbers))]
     pairs = [(v.number, v.verified) for v in variants]
+    pages = [_pages(v) for v in variants]  # a variant's pages in turn: they share its drawing and tables
     return ExamPiece(
         numbers=tuple(numbers),
-        sheets=tuple(worksheet_body(v.verified) for v in variants),
-        answers=tuple(Block("answers", final_answers_body(v.verified), v.number, _names(v)) for v in variants),
-        worked=tuple(Block("worked", worked_body(v.verified, with_tables=False), v.number, _names(v)) for v in variants),
+        sheets=tuple(sheet for sheet, _, _ in pages),
+        answers=tuple(answers for _, answers, _ in pages),
+        worked=tuple(worked for _, _, worked in pages),
         key_entries=tuple(_indented(json.dumps(key_entry(v), indent=2)) for v in variants),
         questions=tuple(questions_xml(pairs, request.quiz_category)) if request.quiz_category is not None else (),
         canvas=tuple(canvas_variants(pairs)) if request.canvas else (),
         derivation=derivation_body(variants[0].verified) if first else "",
     )
+
+
+def _pages(v: Variant) -> tuple[str, Block, Block]:
+    """A variant's worksheet body, its final-answers page and its worked solution."""
+    return (worksheet_body(v.verified), Block("answers", final_answers_body(v.verified), v.number, _names(v)),
+            Block("worked", worked_body(v.verified, with_tables=False), v.number, _names(v)))
 
 
 def _indented(text: str) -> str:

@@ -29,6 +29,7 @@ from . import tree
 from .rounding import to_decimals
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a worked solution prints each of its numbers several times
 def number(value: float, decimals: int, bracket_negative: bool = True) -> str:
     """A number as printed on a sheet: rounded to ``decimals``, trailing zeros dropped."""
     shown = f"{to_decimals(value, decimals):.{decimals}f}"

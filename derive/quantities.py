@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import functools
+import itertools
 
 import numpy as np
 
@@ -201,7 +202,7 @@ def _step_values(step, number: int) -> dict[QuantityName, float]:
             named += [("delta", layer.delta, True), ("dW", layer.grad_W, False), ("W", layer.W, False)]
             named += [("db", layer.grad_b, False), ("b", layer.b, False)] if layer.grad_b is not None else []
         for kind, array, per_example in named:
-            for position in np.ndindex(np.shape(array)):
+            for position in itertools.product(*map(range, np.shape(array))):  # np.ndindex, without its cost
                 example, index = (position[0], position[1:]) if per_example else (None, position)
                 values[QuantityName(kind, layer.layer, tuple(index), example, number)] = float(array[position])
     losses = example_losses(step)

@@ -140,7 +140,11 @@ def answers_tex(verified: VerifiedSolution, compared: Compared = ()) -> str:
 
 
 def _common(verified: VerifiedSolution) -> dict:
-    problem = verified.problem
+    return _common_of(verified.problem)
+
+
+@functools.lru_cache(maxsize=2)  # an exam lays out a variant's sheet, answers and worked solution in turn
+def _common_of(problem) -> dict:
     net, notation = problem.network, for_problem(problem)
     loss = LOSSES[net.loss]
     _ = gettext_for(problem.language)

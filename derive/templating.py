@@ -52,7 +52,12 @@ def environment(language: str = DEFAULT_LANGUAGE) -> jinja2.Environment:
 
 def render(template: str, context: dict, language: str = DEFAULT_LANGUAGE) -> str:
     """``template`` filled with ``context`` in ``language``, with the fonts its text needs."""
-    return "".join(render_parts(template, context, language))
+    context = dict(context, decimal_comma=uses_decimal_comma(language), unicode_text=False)
+    chosen = environment(language).get_template(template)
+    tex = chosen.render(**context)
+    if needs_unicode_engine(tex):
+        tex = chosen.render(**dict(context, unicode_text=True))
+    return tex
 
 
 def render_parts(template: str, context: dict, language: str = DEFAULT_LANGUAGE) -> list[str]:
