@@ -15,7 +15,7 @@ fraction, a different one per neuron, as before).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 NEURON_SIZE = 1.1  # minimum size=11mm in templates/network.tex.j2
@@ -75,11 +75,16 @@ class Edge:
         return Box(x, y, label_width(self.text), LABEL_HEIGHT)
 
 
-@functools.lru_cache(maxsize=4096)
 def _places_in_order(edge: Edge, others: tuple) -> list[float]:
-    """The fractions of ``edge`` to try, fewest other edges under the label first (cached: the
-    variants of an exam share the drawing's geometry and most label widths)."""
-    return sorted(_PLACES, key=lambda t: (sum(edge.box_at(t).crosses(*o) for o in others), abs(t - edge.preferred)))
+    """The fractions of ``edge`` to try, fewest other edges under the label first."""
+    return _places_for(edge.start, edge.end, label_width(edge.text), edge.preferred, others)
+
+
+@functools.lru_cache(maxsize=4096)  # the variants of an exam share the geometry and most label widths
+def _places_for(start, end, width: float, preferred: float, others: tuple) -> list[float]:
+    edge = Edge(start, end, "", preferred)
+    boxes = {t: replace(edge.box_at(t), width=width) for t in _PLACES}
+    return sorted(_PLACES, key=lambda t: (sum(boxes[t].crosses(*o) for o in others), abs(t - preferred)))
 
 
 def place_labels(edges: Sequence[Edge], obstacles: Sequence[Box]) -> list[Box]:

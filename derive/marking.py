@@ -93,13 +93,15 @@ def accepted_values(verified: VerifiedSolution) -> dict[QuantityName, tuple[floa
     return accepted_values_many([verified])[0]
 
 
-def accepted_values_many(solutions: Sequence[VerifiedSolution]) -> list[dict[QuantityName, tuple[float, ...]]]:
+def accepted_values_many(solutions: Sequence[VerifiedSolution], expected: Sequence[dict] | None = None
+                         ) -> list[dict[QuantityName, tuple[float, ...]]]:
     """:func:`accepted_values` of each of an exam's variants (solutions of problems differing only
-    in their numbers), the recomputations made for all of them at once."""
+    in their numbers), the recomputations made for all of them at once (``expected``: their
+    :func:`~derive.quantities.expected_values`, when the caller has them)."""
     problems = [require_verified(verified).problem for verified in solutions]
     problem = problems[0]
     asked = [item.name for item in asked_quantities(problem, steps=1)]
-    expected = [expected_values(verified) for verified in solutions]
+    expected = expected if expected is not None else [expected_values(verified) for verified in solutions]
     centres = {name: [np.array([values[name] for values in expected])] for name in asked}
     for chain_method in (method for method in HONEST if method.round_unwritten):
         chain = recompute_many(problems, chain_method, {})  # every value rounded before it is used

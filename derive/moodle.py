@@ -65,12 +65,9 @@ def cloze_fields_many(solutions: Sequence[VerifiedSolution]) -> list[list[Field]
     solutions = [require_verified(verified) for verified in solutions]
     rule = solutions[0].problem.answers
     asked = asked_quantities(solutions[0].problem, steps=1)
-    fields = []
-    for verified, accepted in zip(solutions, accepted_values_many(solutions)):
-        expected = expected_values(verified)
-        fields.append([Field(item.section, item.latex, expected[item.name], accepted[item.name],
-                             shown(rule, expected[item.name])) for item in asked])
-    return fields
+    expected = [expected_values(verified) for verified in solutions]
+    return [[Field(item.section, item.latex, values[item.name], accepted[item.name], shown(rule, values[item.name]))
+             for item in asked] for values, accepted in zip(expected, accepted_values_many(solutions, expected))]
 
 
 def fields_by_variant(variants: Sequence[tuple[int, VerifiedSolution]],

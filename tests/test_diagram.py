@@ -97,5 +97,9 @@ def test_the_check_sees_overlapping_labels(tmp_path, monkeypatch):
     import derive.sheet
 
     monkeypatch.setattr(derive.sheet, "place_labels", lambda edges, obstacles: [e.box_at(0.5) for e in edges])
-    pdf = compile_pdf(worksheet_tex(solve(load_problem(ROOT / "problems/relu-2-3-3-1-batch.yaml"))), "worksheet")
+    derive.sheet._common_of.cache_clear()  # the drawing is made once per problem: make it again, patched
+    try:
+        pdf = compile_pdf(worksheet_tex(solve(load_problem(ROOT / "problems/relu-2-3-3-1-batch.yaml"))), "worksheet")
+    finally:
+        derive.sheet._common_of.cache_clear()  # and not keep the patched one for later tests
     assert overlapping(drawing_words(pdf, tmp_path)) != []
