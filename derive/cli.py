@@ -24,7 +24,7 @@ from .derivation import derive as derive_formulas
 from .entry import stop
 from .errors import DeriveError, Interrupted, one_line
 from .exam import (answer_blocks, document_parts, documents, exam_batches, exam_piece, exam_request, key_json_parts,
-                   sheet_blocks, variant_numbers, PARALLEL_FROM)
+                   sheet_blocks, variant_numbers, BATCH, PARALLEL_BATCH, PARALLEL_FROM)
 from .files import provenance, with_provenance, write_file, write_run
 from .formulas import formulas as formula_list
 from .loader import load_problem as _load_file
@@ -234,8 +234,8 @@ def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, 
     out_dir = out_dir if out_dir is not None else Path("output") / f"{Path(problem_file).stem}-{seed}"
     category = f"derive/{Path(problem_file).stem}-seed-{seed}"
     request = exam_request(problem, seed, sheets, students, category if moodle else None, canvas)
-    batches = exam_batches(request, sheets)
     workers = jobs if jobs is not None else (os.cpu_count() or 1) if len(set(sheets)) >= PARALLEL_FROM else 1
+    batches = exam_batches(request, sheets, PARALLEL_BATCH if workers > 1 else BATCH)
     with _progress() as bar:
         task = bar.add_task("variants drawn, verified and laid out", total=len(set(sheets)))
         pieces = list(run_batches(exam_piece, batches, workers, done=lambda piece: bar.advance(task, len(piece.numbers))))

@@ -198,15 +198,18 @@ def exam_request(problem: Problem, seed: int, sheets: Sequence[int], roster: Seq
     return ExamRequest(problem, seed, tuple((n, tuple(s)) for n, s in sorted(students.items())), quiz_category, canvas)
 
 
-def exam_batches(request: ExamRequest, sheets: Sequence[int]) -> list[tuple[ExamRequest, tuple[int, ...], bool]]:
-    """The arguments of :func:`exam_piece` for each batch of the variants ``sheets`` uses."""
+def exam_batches(request: ExamRequest, sheets: Sequence[int], size: int = BATCH
+                 ) -> list[tuple[ExamRequest, tuple[int, ...], bool]]:
+    """The arguments of :func:`exam_piece` for each batch (of ``size`` variants) of those ``sheets`` uses."""
     numbers = sorted(set(sheets))
-    return [(request, tuple(numbers[start:start + BATCH]), start == 0) for start in range(0, len(numbers), BATCH)]
+    return [(request, tuple(numbers[start:start + size]), start == 0) for start in range(0, len(numbers), size)]
 
 
 #: From this many variants on, an exam is made in one worker process per core (below it,
-#: starting the workers, each importing SymPy and deriving the formulas, costs more than it saves).
+#: starting the workers, each importing SymPy and deriving the formulas, costs more than it saves),
+#: in batches of PARALLEL_BATCH (smaller: the workers finish together).
 PARALLEL_FROM = 1000
+PARALLEL_BATCH = 100
 
 
 def exam_piece(request: ExamRequest, numbers: Sequence[int], first: bool = False) -> ExamPiece:

@@ -150,7 +150,7 @@ def _digest(data: bytes) -> str:
 def _stage(path: Path, content: str | bytes | Parts, mode: int) -> str:
     """Write ``content`` to ``path`` (a part at a time) with ``mode``; returns its sha256."""
     digest = hashlib.sha256()
-    with open(path, "wb") as handle:
+    with open(path, "wb", buffering=1 << 22) as handle:  # a large buffer: the parts of a document are small
         for part in [content] if isinstance(content, (str, bytes)) else content:
             data = part.encode("utf-8") if isinstance(part, str) else part
             digest.update(data)

@@ -27,7 +27,7 @@ _OTHER_SCRIPT = re.compile(f"[^\u0000-\u017f{_PDFLATEX_EXTRA}]")  # a regular ex
 
 def needs_unicode_engine(text: str) -> bool:
     """Whether ``text`` holds a character pdflatex cannot set."""
-    return _OTHER_SCRIPT.search(text) is not None
+    return not text.isascii() and _OTHER_SCRIPT.search(text) is not None  # isascii: a fast no for most text
 
 
 def is_unicode_document(tex: str) -> bool:

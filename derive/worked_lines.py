@@ -215,7 +215,7 @@ class LineBuilder:
     def update(self, name: QuantityName, parameter: tree.Name, old: float, eta: float, gradient: float,
                new: float) -> Quantity:
         grad = QuantityName("dW" if name.kind == "W" else "db", name.layer, name.index)
-        dJ = tree.Name(self.notation.latex(grad), self.notation.text(grad))
+        dJ = _symbol(self.notation, grad, None)
         formula = tree.Minus(parameter, tree.Times((self.name("eta"), dJ), "space"))
         substituted = tree.Minus(self.n(old), tree.Times((self.n(eta), self.n(gradient))))
         return self.quantity(name, "updates", formula, substituted, new)
