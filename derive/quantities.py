@@ -195,22 +195,32 @@ def expected_values(verified: VerifiedSolution) -> dict[QuantityName, float]:
 
 def _step_values(step, number: int) -> dict[QuantityName, float]:
     """The verified values of one step (``number`` from 0), by quantity name."""
-    values: dict[QuantityName, float] = {}
+    blocks, numbers = [], []
     for layer in step.layers:
         named = [("z", layer.z, True), ("a", layer.a, True)]
         if layer.delta is not None:
             named += [("delta", layer.delta, True), ("dW", layer.grad_W, False), ("W", layer.W, False)]
             named += [("db", layer.grad_b, False), ("b", layer.b, False)] if layer.grad_b is not None else []
         for kind, array, per_example in named:
-            for position in itertools.product(*map(range, np.shape(array))):  # np.ndindex, without its cost
-                example, index = (position[0], position[1:]) if per_example else (None, position)
-                values[QuantityName(kind, layer.layer, tuple(index), example, number)] = float(array[position])
+            blocks.append((kind, layer.layer, np.shape(array), per_example))
+            numbers += np.ravel(array).tolist()
     losses = example_losses(step)
-    values.update({QuantityName("L", 0, (), row, number): value for row, value in enumerate(losses)})
-    values[QuantityName("J", step=number)] = step.loss
-    if step.loss_after is not None:
-        values[QuantityName("L_after", step=number)] = step.loss_after
-    return values
+    numbers += [*losses, step.loss] + ([step.loss_after] if step.loss_after is not None else [])
+    return dict(zip(_value_names(tuple(blocks), len(losses), step.loss_after is not None, number), numbers))
+
+
+@functools.lru_cache(maxsize=1024)  # the variants of an exam share their steps' shapes: names made once
+def _value_names(blocks: tuple, examples: int, loss_after: bool, number: int) -> tuple[QuantityName, ...]:
+    """The names of a step's values in :func:`_step_values`'s order: each block's entries in C
+    order (per example: the example first), then each example's L, J and L_after."""
+    names = []
+    for kind, layer, shape, per_example in blocks:
+        for position in itertools.product(*map(range, shape)):
+            example, index = (position[0], position[1:]) if per_example else (None, position)
+            names.append(QuantityName(kind, layer, tuple(index), example, number))
+    names += [QuantityName("L", 0, (), row, number) for row in range(examples)]
+    names.append(QuantityName("J", step=number))
+    return tuple(names + ([QuantityName("L_after", step=number)] if loss_after else []))
 
 
 def answers_template(problem: Problem) -> str:
