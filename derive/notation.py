@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 
 @dataclass(frozen=True, order=True)
@@ -503,3 +504,18 @@ def for_problem(problem) -> Notation:
 @functools.lru_cache(maxsize=256)  # one object per network: the variants of an exam share it, and its memos
 def _bound(profile: str, sizes: tuple[int, ...], row: bool) -> Notation:
     return PROFILES[profile].bound(sizes, row)
+
+
+def spelled(notation: Notation, key: tuple, spell) -> Any:
+    """A name every variant of an exam spells alike, spelled once per notation: the memo is
+    keyed by the notation's identity (hashing the notation itself cost more than spelling)."""
+    memo = _SPELLED.setdefault(id(notation), (notation, {}))
+    if memo[0] is not notation:  # a notation that was collected, its id reused
+        memo = _SPELLED[id(notation)] = (notation, {})
+    found = memo[1].get(key)
+    if found is None:
+        found = memo[1][key] = spell()
+    return found
+
+
+_SPELLED: dict[int, tuple[Notation, dict]] = {}

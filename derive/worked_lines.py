@@ -15,7 +15,7 @@ import sympy as sp
 
 from . import tree
 from .derivation import A, Z, Derivation
-from .notation import NIELSEN, Notation, QuantityName
+from .notation import NIELSEN, Notation, QuantityName, spelled
 from .printing import text
 from .registry import ACTIVATIONS, LOSSES, Activation
 
@@ -54,7 +54,7 @@ class LineBuilder:
 
     def name(self, block: str, *args) -> tree.Name:
         """A symbol spelled by the notation's building block ``block`` (``z``, ``w``, ``d``...)."""
-        return _spelled(self.notation, (block, args), lambda: _name(getattr(self.notation, block), *args))
+        return spelled(self.notation, (block, args), lambda: _name(getattr(self.notation, block), *args))
 
     def quantity(self, name: QuantityName, section: str, formula: tree.Node, substituted: tree.Node,
                  value: float) -> Quantity:
@@ -231,24 +231,9 @@ def _name(spell, *args) -> tree.Name:
     return tree.Name(spell(*args, form="latex"), spell(*args, form="text"))
 
 
-def _spelled(notation: Notation, key: tuple, spell) -> tree.Name:
-    """A name every variant of an exam spells alike, spelled once per notation: the memo is
-    keyed by the notation's identity (hashing the notation itself cost more than spelling)."""
-    memo = _SPELLED.setdefault(id(notation), (notation, {}))
-    if memo[0] is not notation:  # a notation that was collected, its id reused
-        memo = _SPELLED[id(notation)] = (notation, {})
-    found = memo[1].get(key)
-    if found is None:
-        found = memo[1][key] = spell()
-    return found
-
-
-_SPELLED: dict[int, tuple[Notation, dict]] = {}
-
-
 def _symbol(notation: Notation, name: QuantityName, example: int | None) -> tree.Name:
-    return _spelled(notation, ("symbol", name, example),
-                    lambda: tree.Name(notation.latex(name, example), notation.text(name, example)))
+    return spelled(notation, ("symbol", name, example),
+                   lambda: tree.Name(notation.latex(name, example), notation.text(name, example)))
 
 
 def mean_formula(body: tree.Node, notation: Notation = NIELSEN) -> tree.Node:
