@@ -18,6 +18,7 @@ numbers substituted" without SymPy evaluating it.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import sympy as sp
 from sympy.core.function import _coeff_isneg
@@ -180,6 +181,56 @@ class HandTextPrinter(DeriveTextPrinter):
         if not (expr.exp.is_Integer and expr.exp > 0):
             return super()._print_Pow(expr, rational)
         return f"{self.parenthesize(expr.base, PRECEDENCE['Pow'], strict=False)}^{expr.exp}"
+
+
+class _SlotLatexPrinter(DeriveLatexPrinter):
+    """The LaTeX printer with a marker in place of each slot (see :func:`templates`)."""
+
+    def __init__(self, needed: dict) -> None:
+        super().__init__({"symbol_names": {}})
+        self.needed = needed  # (slot, decimals, bracket) -> its place in the filled numbers
+
+    def _print_Num(self, node: tree.Num) -> str:
+        slot = tree.slot_of(node.value)
+        if slot is None:
+            return super()._print_Num(node)
+        place = self.needed.setdefault((slot, node.decimals, node.bracket), len(self.needed))
+        return f"\x00{place}\x00"
+
+
+@dataclass(frozen=True)
+class Templates:
+    """Worked lines printed once with their numbers left open: ``fill(numbers)`` gives, for each
+    line, its substituted formula and its value as :func:`latex` and :func:`number` print them
+    with ``numbers[i]`` in slot i (the lines' ``tree.Num`` leaves hold ``tree.slot_tag(i)``)."""
+
+    needed: tuple[tuple[int, int, bool], ...]  # (slot, decimals, bracket) of each open place
+    lines: tuple[tuple[str, str], ...]  # format strings of (substituted, value), "{0[k]}" the k-th place
+
+    def fill(self, numbers) -> list[tuple[str, str]]:
+        values = numbers.tolist() if hasattr(numbers, "tolist") else list(numbers)
+        shown = [number(values[slot], decimals, bracket) for slot, decimals, bracket in self.needed]
+        return [(substituted.format(shown), value.format(shown)) for substituted, value in self.lines]
+
+
+def templates(lines, decimals: int) -> Templates:
+    """:class:`Templates` of ``lines`` (pairs of a substituted tree and a value, numbers as slots);
+    the value is printed to ``decimals`` without brackets, as a line's result is."""
+    needed: dict = {}
+    printer = _SlotLatexPrinter(needed)
+    printed = [(printer.doprint(substituted), printer.doprint(tree.Num(value, decimals, False)))
+               for substituted, value in lines]
+    return Templates(tuple(needed), tuple((_format(a), _format(b)) for a, b in printed))
+
+
+def _format(marked: str) -> str:
+    """A marked line as a format string: braces doubled, the k-th marker as ``{0[k]}``."""
+    pieces = marked.split("\x00")
+    for i in range(0, len(pieces), 2):
+        pieces[i] = pieces[i].replace("{", "{{").replace("}", "}}")
+    for i in range(1, len(pieces), 2):
+        pieces[i] = f"{{0[{pieces[i]}]}}"
+    return "".join(pieces)
 
 
 _NODE_METHODS = {node: f"_print_{node.__name__}" for node in

@@ -18,13 +18,14 @@ from .formulas import formulas
 from .i18n import gettext_for, translations
 from .latex_tables import data_table, escape, side_by_side, summary_tables
 from .notation import NIELSEN, Notation, for_problem
-from .printing import latex, number, pmatrix
+from .printing import Templates, latex, number, pmatrix, templates
 from .registry import ACTIVATIONS, LOSSES
 from .sections import BY_KEY, asked_sections
 from .sections import TITLES as SECTION_TITLES
 from .sentences import rounding_phrase, verification_sentence
 from .templating import render
 from .verify import VerifiedSolution, require_verified
+from .worked import slotted_lines
 from .worked_lines import function_name
 
 Compared = tuple[tuple[str, VerifiedSolution], ...]
@@ -390,11 +391,11 @@ def _worked_step(problem, step, several: bool, lines: bool = True, tables: bool 
     d = problem.answers.decimals
     _ = gettext_for(problem.language)
     sections = []
-    worked = step.worked if lines else ()
+    worked = _printed_lines(step, d) if lines else ()
     for section, title in SECTION_TITLES.items():
-        quantities = [q for q in worked if q.section == section]
+        quantities = [line for line in worked if line[0].section == section]
         if quantities:
-            sections.append({"title": _(title), "groups": _by_example(quantities, d, len(step.batch) > 1, _)})
+            sections.append({"title": _(title), "groups": _by_example(quantities, len(step.batch) > 1, _)})
     batch = ", ".join(str(i + 1) for i in step.batch)
     heading = _("Step {step} (examples {batch})") if len(step.batch) > 1 else _("Step {step} (example {batch})")
     return {
@@ -407,19 +408,32 @@ def _worked_step(problem, step, several: bool, lines: bool = True, tables: bool 
     }
 
 
+def _printed_lines(step, decimals: int) -> list[tuple]:
+    """Each worked line of ``step``: (its quantity, the formula with the numbers, the value), in
+    LaTeX. The lines of a step's shape are built and printed once (an exam's variants share
+    them); each step fills in its own numbers."""
+    slotted, numbers = slotted_lines(step)
+    filled = _line_templates(slotted, decimals).fill(numbers)
+    return [(q, substituted, value) for q, (substituted, value) in zip(slotted.quantities, filled)]
+
+
+@functools.lru_cache(maxsize=64)
+def _line_templates(slotted, decimals: int) -> Templates:
+    return templates([(q.substituted, q.value) for q in slotted.quantities], decimals)
+
+
 @functools.lru_cache(maxsize=8192)
 def _general(node) -> str:
     """LaTeX of a symbol or general formula: the same in every variant of an exam, printed once."""
     return latex(node)
 
 
-def _by_example(quantities, d: int, several: bool, _=str) -> list[dict]:
+def _by_example(lines, several: bool, _=str) -> list[dict]:
     """The lines of one section, grouped by example (as a student works one example at a time);
     quantities of the whole batch (the objective, gradients) come last, without a heading."""
     groups: dict = {}
-    for q in quantities:
+    for q, substituted, value in lines:
         groups.setdefault(q.example if several else None, []).append(
-            {"symbol": _general(q.symbol), "formula": _general(q.formula), "substituted": latex(q.substituted),
-             "value": number(q.value, d, False)})
+            {"symbol": _general(q.symbol), "formula": _general(q.formula), "substituted": substituted, "value": value})
     order = sorted(groups, key=lambda e: (e is None, e or 0))
     return [{"heading": "" if e is None else _("Example {n}").format(n=e + 1), "lines": groups[e]} for e in order]

@@ -128,6 +128,21 @@ class Formula:
     style: str = "sympy"
 
 
+def slot_tag(i: int) -> float:
+    """A :class:`Num` value standing for the i-th number of a step, not a number itself: the lines
+    of every variant of an exam are built once with these (derive.worked.slotted_lines) and
+    printed once, each variant filling in its numbers. Far below any number a step holds."""
+    return _TAG * (i + 1)
+
+
+def slot_of(value: float) -> int | None:
+    """The slot a :func:`slot_tag` value stands for, or None for a real number (1/m, 2)."""
+    return round(value / _TAG) - 1 if 0 < value < _TAG * 1e12 else None
+
+
+_TAG = 1e-300
+
+
 Node = Union[Name, Num, Words, Plus, Minus, Times, Over, Paren, Apply, Exp, SumOver, Power, Formula]
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import sympy as sp
 
 from .chain import ChainRule, chain_rules
-from . import numeric
+from . import numeric, tree
 from .derivation import A, Z, Derivation
 from .fixed_order import matmul
 from .notation import for_problem
@@ -29,7 +29,7 @@ from .registry import ACTIVATIONS
 from .spec import Network, Problem
 from .worked_lines import LineBuilder, Quantity
 
-__all__ = ["EpochLoss", "LayerValues", "Quantity", "Solution", "Step", "substitute"]
+__all__ = ["EpochLoss", "LayerValues", "Quantity", "SlottedLines", "Solution", "Step", "slotted_lines", "substitute"]
 
 
 @dataclass(frozen=True)
@@ -318,6 +318,70 @@ def _lines(problem, rules, batch, n: _StepNumbers) -> tuple[Quantity, ...]:
                               n.new_b[l - 1], training.learning_rate, problem.updates_biases)
     lines.append(show.loss_after(float(n.loss_after)))
     return tuple(lines)
+
+
+# ----------------------------------------------------------------------------------------------
+# The worked lines of every variant at once: an exam's variants share a network and a batch, so
+# their lines differ only in the numbers. The lines are built once, each number a slot, and a
+# printer prints them once (derive.sheet); a variant then only fills in its own numbers.
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per shape of step
+class SlottedLines:
+    """A step's worked lines with every number of the step a slot: a :class:`Quantity` whose
+    ``tree.Num`` leaves and value hold ``tree.slot_tag(i)`` stand for the step's i-th number
+    (:func:`slotted_lines` gives each step's numbers in that order)."""
+
+    quantities: tuple[Quantity, ...]
+
+
+def slotted_lines(step: Step) -> tuple[SlottedLines, np.ndarray]:
+    """The step's worked lines with slots (made once for every step of the same shape) and the
+    step's numbers in slot order: ``Num(tree.slot_tag(i))`` prints as ``numbers[i]`` does."""
+    problem, rules, batch, n = step.lines.args
+    training = problem.training
+    numbers = np.concatenate([*_flat(n), [training.learning_rate, training.l2]])
+    notation = for_problem(problem)
+    key = (id(rules), id(notation), problem.answers.decimals, batch, problem.updates_biases, training.l2 > 0,
+           tuple(np.shape(part) for part in _parts(n)))
+    found = _SLOTTED.get(key)
+    if found is None or found[0] is not rules or found[1] is not notation:
+        if len(_SLOTTED) >= 64:  # shapes of steps of problems long gone
+            _SLOTTED.clear()
+        tags = iter(tree.slot_tag(i) for i in range(len(numbers)))
+        tagged = _StepNumbers(**{f.name: _tagged(getattr(n, f.name), tags) for f in fields(n)})
+        learning_rate, l2 = next(tags), next(tags)
+        stand_in = dataclasses.replace(problem, training=dataclasses.replace(
+            training, learning_rate=learning_rate, l2=l2 if training.l2 > 0 else training.l2))
+        found = _SLOTTED[key] = (rules, notation, SlottedLines(_lines(stand_in, rules, batch, tagged)))
+    return found[2], numbers
+
+
+_SLOTTED: dict[tuple, tuple] = {}
+
+
+def _parts(n: _StepNumbers) -> list[np.ndarray]:
+    """Every array of a step's numbers, in the order of its fields."""
+    parts = []
+    for f in fields(n):
+        value = getattr(n, f.name)
+        if value is not None:
+            parts += [np.asarray(v) for v in value] if isinstance(value, list) else [np.asarray(value)]
+    return parts
+
+
+def _flat(n: _StepNumbers) -> list[np.ndarray]:
+    return [part.reshape(-1) for part in _parts(n)]
+
+
+def _tagged(value, tags):
+    """``value`` (an array, a list of arrays or None) with each number replaced by the next tag."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [_tagged(v, tags) for v in value]
+    array = np.asarray(value, dtype=float)
+    return np.fromiter((next(tags) for _ in range(array.size)), dtype=float, count=array.size).reshape(array.shape)
 
 
 def _readonly(value):

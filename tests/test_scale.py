@@ -238,3 +238,40 @@ def test_answer_keys_do_not_depend_on_the_blas_kernel(tmp_path):
             assert result.returncode == 0, result.stderr
             keys.setdefault(name, set()).add(key.read_text(encoding="utf-8"))
     assert all(len(texts) == 1 for texts in keys.values()), [name for name, texts in keys.items() if len(texts) > 1]
+
+
+# ----------------------------------------------------------------------------------------------
+# Worked lines printed once per shape of step, each variant filling in its numbers
+
+
+def every_problem():
+    from derive.notation import PROFILES
+
+    for path in sorted(PROBLEMS.glob("*.yaml")) + sorted((Path(__file__).parent / "problems").glob("*.yaml")):
+        problem = load_problem(path)
+        if problem.randomisation is not None:
+            yield path.stem, randomise.make_variants(problem, 11, range(1, 5))
+        else:
+            yield path.stem, [problem]
+    relu = load_problem(RANDOMISED[0])
+    for name in PROFILES:
+        for layout in ("column", "row"):
+            yield f"{name}-{layout}", [dataclasses.replace(v, notation=name, layout=layout)
+                                       for v in randomise.make_variants(relu, 3, range(1, 3))]
+
+
+@pytest.mark.parametrize("name, problems", list(every_problem()), ids=lambda x: x if isinstance(x, str) else "")
+def test_filled_line_templates_print_what_each_line_prints(name, problems):
+    """sheet's worked lines come from templates printed once with the numbers as slots; filled
+    with a variant's numbers they must be the lines printed one by one (latex, number)."""
+    from derive.printing import number
+    from derive.sheet import _printed_lines
+
+    for verified in solve_many(problems):
+        d = verified.problem.answers.decimals
+        for step in verified.solution.steps[:3]:
+            direct = [(q.section, q.example, q.symbol, q.formula, latex(q.substituted), number(q.value, d, False))
+                      for q in step.worked]
+            filled = [(q.section, q.example, q.symbol, q.formula, substituted, value)
+                      for q, substituted, value in _printed_lines(step, d)]
+            assert filled == direct
