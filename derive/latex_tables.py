@@ -7,6 +7,7 @@ every symbol in a head or a row is spelled by :mod:`derive.notation`. Used by
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Callable
 
@@ -15,7 +16,7 @@ from pylatex.utils import escape_latex
 
 from .i18n import gettext_for
 from .notation import NIELSEN, Notation, QuantityName, for_problem
-from .printing import number
+from .printing import fillable, marker, number
 
 N = NIELSEN  # the default notation (a comparison's table, a caller without a problem)
 
@@ -41,12 +42,21 @@ def columns(*groups: int) -> str:
 
 def tabular(spec: str, header: list[str], rows: list[list[str]]) -> str:
     """A booktabs tabular of finished LaTeX cells, built with pylatex."""
+    return _tabular_of_shape(spec, tuple(header), tuple(map(len, rows))).format([cell for row in rows for cell in row])
+
+
+@functools.lru_cache(maxsize=256)  # an exam's variants share their tables' shapes
+def _tabular_of_shape(spec: str, header: tuple[str, ...], widths: tuple[int, ...]) -> str:
+    """The tabular pylatex builds for this header and these row widths, each body cell an open
+    place (a cell is set as it is given, so filling the places is building it with the cells)."""
     table = Tabular(spec, booktabs=True)
     table.add_row([NoEscape(h) for h in header])
     table.add_hline()
-    for row in rows:
-        table.add_row([NoEscape(c) for c in row])
-    return table.dumps()
+    place = 0
+    for width in widths:
+        table.add_row([NoEscape(marker(place + i)) for i in range(width)])
+        place += width
+    return fillable(table.dumps())
 
 
 def _math(tex: str) -> str:

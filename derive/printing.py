@@ -194,8 +194,7 @@ class _SlotLatexPrinter(DeriveLatexPrinter):
         slot = tree.slot_of(node.value)
         if slot is None:
             return super()._print_Num(node)
-        place = self.needed.setdefault((slot, node.decimals, node.bracket), len(self.needed))
-        return f"\x00{place}\x00"
+        return marker(self.needed.setdefault((slot, node.decimals, node.bracket), len(self.needed)))
 
 
 @dataclass(frozen=True)
@@ -220,11 +219,17 @@ def templates(lines, decimals: int) -> Templates:
     printer = _SlotLatexPrinter(needed)
     printed = [(printer.doprint(substituted), printer.doprint(tree.Num(value, decimals, False)))
                for substituted, value in lines]
-    return Templates(tuple(needed), tuple((_format(a), _format(b)) for a, b in printed))
+    return Templates(tuple(needed), tuple((fillable(a), fillable(b)) for a, b in printed))
 
 
-def _format(marked: str) -> str:
-    """A marked line as a format string: braces doubled, the k-th marker as ``{0[k]}``."""
+def marker(place: int) -> str:
+    """What a printer or a table writes for an open place: filled in later by :func:`fillable`."""
+    return f"\x00{place}\x00"
+
+
+def fillable(marked: str) -> str:
+    """Text with :func:`marker` places as a format string: braces doubled, place k as ``{0[k]}``
+    (``fillable(text).format(values)`` puts values[k] at place k)."""
     pieces = marked.split("\x00")
     for i in range(0, len(pieces), 2):
         pieces[i] = pieces[i].replace("{", "{{").replace("}", "}}")
