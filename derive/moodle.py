@@ -26,7 +26,7 @@ from .registry import ACTIVATIONS, LOSSES
 from .marking import accepted_values_many
 from .notation import Notation, for_problem
 from .quantities import asked_quantities, expected_values
-from .rounding import moodle_tolerance, shown
+from .rounding import moodle_tolerance, shown_each
 from .safe_math import segments
 from .sections import TITLES
 from .sentences import rounding_phrase, verification_sentence
@@ -67,8 +67,12 @@ def cloze_fields_many(solutions: Sequence[VerifiedSolution]) -> list[list[Field]
     rule = solutions[0].problem.answers
     asked = asked_quantities(solutions[0].problem, steps=1)
     expected = [expected_values(verified) for verified in solutions]
-    return [[Field(item.section, item.latex, values[item.name], accepted[item.name], shown(rule, values[item.name]))
-             for item in asked] for values, accepted in zip(expected, accepted_values_many(solutions, expected))]
+    fields = []
+    for values, accepted in zip(expected, accepted_values_many(solutions, expected)):
+        asked_values = [values[item.name] for item in asked]
+        fields.append([Field(item.section, item.latex, value, accepted[item.name], written)
+                       for item, value, written in zip(asked, asked_values, shown_each(rule, asked_values))])
+    return fields
 
 
 def fields_by_variant(variants: Sequence[tuple[int, VerifiedSolution]],

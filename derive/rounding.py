@@ -97,8 +97,16 @@ def _on_paper(value: float, decimals: int, count: int | None) -> float:
 
 def shown(answers: Answers, value: float) -> str:
     """The rounded value as a student writes it: positional, trailing zeros dropped."""
+    return _written(answers, figures(answers), float(round_value(answers, value)))
+
+
+def shown_each(answers: Answers, values) -> list[str]:
+    """:func:`shown` of each of ``values``, rounded together (a quiz's thousands of fields)."""
     count = figures(answers)
-    rounded = float(round_value(answers, value))
+    return [_written(answers, count, rounded) for rounded in round_value(answers, np.asarray(values, dtype=float)).tolist()]
+
+
+def _written(answers: Answers, count: int | None, rounded: float) -> str:
     if count is None:
         text = f"{rounded:.{answers.decimals}f}"
     else:

@@ -20,7 +20,7 @@ from derive.moodle import quiz_xml
 from derive.quantities import answers_template
 from derive.randomise import numbers
 from derive.printing import number
-from derive.rounding import matches, moodle_tolerance, phrase, round_value, shown, to_decimals, tolerance
+from derive.rounding import matches, moodle_tolerance, phrase, round_value, shown, shown_each, to_decimals, tolerance
 from derive.sheet import worksheet_tex
 from derive.spec import Answers
 from hand_backprop import first_step, problem_dict
@@ -154,6 +154,17 @@ def test_bulk_rounding_equals_the_decimal_rule_for_any_value(value, rule):
     assert round_value(answers, value) == _by_decimal(value, decimals, figures)
     if figures is None:  # the scalar path that sheets print numbers with
         assert to_decimals(value, decimals) == _by_decimal(value, decimals, None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=1e6), max_size=8),
+       st.sampled_from(RULES + [(4, None, 0.01), (4, None, 0.001)]))
+def test_shown_each_writes_each_value_as_shown_does(values, rule):
+    decimals, figures, *relative = rule
+    answers = Answers(decimals=decimals, significant_figures=figures,
+                      relative_tolerance=relative[0] if relative else None)
+    ties = [(k + 0.5) / 10**decimals for k in range(-3, 3)]  # half-way points, as sheets have many
+    assert shown_each(answers, values + ties) == [shown(answers, v) for v in values + ties]
 
 
 def test_printed_numbers_round_ties_away_from_zero_whatever_the_last_bit():
