@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+import numpy as np
 import sympy as sp
 from sympy.core.function import _coeff_isneg
 from sympy.printing.latex import LatexPrinter
@@ -27,13 +28,24 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from . import tree
-from .rounding import to_decimals
+from .rounding import round_value, to_decimals
+from .spec import Answers
 
 
 @functools.lru_cache(maxsize=1 << 16)  # a worked solution prints each of its numbers several times
 def number(value: float, decimals: int, bracket_negative: bool = True) -> str:
     """A number as printed on a sheet: rounded to ``decimals``, trailing zeros dropped."""
-    shown = f"{to_decimals(value, decimals):.{decimals}f}"
+    return _written(to_decimals(value, decimals), decimals, bracket_negative)
+
+
+def numbers(values, decimals: int, bracket_negative: bool = True) -> list[str]:
+    """:func:`number` of each of ``values``, rounded together (a variant's hundreds of numbers)."""
+    rounded = round_value(Answers(decimals=decimals), np.asarray(values, dtype=float)).tolist()
+    return [_written(value, decimals, bracket_negative) for value in rounded]
+
+
+def _written(rounded: float, decimals: int, bracket_negative: bool) -> str:
+    shown = f"{rounded:.{decimals}f}"
     if "." in shown:
         shown = shown.rstrip("0").rstrip(".")
     if shown in ("-0", ""):
@@ -206,10 +218,22 @@ class Templates:
     needed: tuple[tuple[int, int, bool], ...]  # (slot, decimals, bracket) of each open place
     lines: tuple[tuple[str, str], ...]  # format strings of (substituted, value), "{0[k]}" the k-th place
 
-    def fill(self, numbers) -> list[tuple[str, str]]:
-        values = numbers.tolist() if hasattr(numbers, "tolist") else list(numbers)
-        shown = [number(values[slot], decimals, bracket) for slot, decimals, bracket in self.needed]
+    def fill(self, values) -> list[tuple[str, str]]:
+        shown = [""] * len(self.needed)
+        for (decimals, bracket), (places, slots) in self._groups.items():
+            for place, text in zip(places, numbers(np.asarray(values)[slots], decimals, bracket)):
+                shown[place] = text
         return [(substituted.format(shown), value.format(shown)) for substituted, value in self.lines]
+
+    @functools.cached_property
+    def _groups(self) -> dict:
+        """The open places by how they are printed: (decimals, bracket) -> (places, their slots)."""
+        groups: dict = {}
+        for place, (slot, decimals, bracket) in enumerate(self.needed):
+            places, slots = groups.setdefault((decimals, bracket), ([], []))
+            places.append(place)
+            slots.append(slot)
+        return {key: (places, np.array(slots, dtype=int)) for key, (places, slots) in groups.items()}
 
 
 def templates(lines, decimals: int) -> Templates:

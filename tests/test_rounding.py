@@ -20,6 +20,7 @@ from derive.moodle import quiz_xml
 from derive.quantities import answers_template
 from derive.randomise import numbers
 from derive.printing import number
+from derive.printing import numbers as printed_numbers
 from derive.rounding import matches, moodle_tolerance, phrase, round_value, shown, shown_each, to_decimals, tolerance
 from derive.sheet import worksheet_tex
 from derive.spec import Answers
@@ -165,6 +166,9 @@ def test_shown_each_writes_each_value_as_shown_does(values, rule):
                       relative_tolerance=relative[0] if relative else None)
     ties = [(k + 0.5) / 10**decimals for k in range(-3, 3)]  # half-way points, as sheets have many
     assert shown_each(answers, values + ties) == [shown(answers, v) for v in values + ties]
+    if figures is None and not relative:
+        for bracket in (True, False):
+            assert printed_numbers(values + ties, decimals, bracket) == [number(v, decimals, bracket) for v in values + ties]
 
 
 def test_printed_numbers_round_ties_away_from_zero_whatever_the_last_bit():
