@@ -15,7 +15,6 @@ import dataclasses
 import functools
 from collections import Counter
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Sequence
 
 import numpy as np
@@ -25,9 +24,9 @@ from . import reference
 from .errors import ProblemError
 from .grid import grid_values
 from .problem_checks import target_error
-from .printing import number
 from .registry import ACTIVATIONS, LOSSES
-from .spec import Constraints, Draw, Problem
+from .rounding import round_value
+from .spec import Answers, Constraints, Draw, Problem
 
 
 def make_variant(problem: Problem, seed: int, variant: int) -> Problem:
@@ -314,11 +313,12 @@ def _any(count: int, flags) -> np.ndarray:
 def _shown(values: np.ndarray, decimals: int) -> np.ndarray:
     """The number a sheet shows for each value, times 10^decimals, as an integer-valued array:
     ``printing.number`` vectorised (exact: values near a rounding tie are rounded one by one)."""
-    scaled = np.asarray(values, dtype=float) * 10.0**decimals
+    values = np.asarray(values, dtype=float)
+    scaled = values * 10.0**decimals
     shown = np.rint(scaled)
     near_tie = np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) < 1e-6
-    for index in zip(*np.nonzero(near_tie)):
-        shown[index] = round(Decimal(number(values[index], decimals, False)) * 10**decimals)
+    # Rounded as printed (the nearest double to k / 10^d, so times 10^d it rounds back to k).
+    shown[near_tie] = np.rint(round_value(Answers(decimals=decimals), values[near_tie]) * 10.0**decimals)
     return shown + 0.0  # -0.0 shows as 0
 
 

@@ -16,6 +16,7 @@ can neither run nor break TeX. Pure functions; imports nothing from derive.
 
 from __future__ import annotations
 
+import functools
 import re
 
 #: Commands allowed in inline math, with the number of brace arguments each requires.
@@ -56,6 +57,7 @@ def segments(text: str) -> list[tuple[str, str]]:
     return pieces
 
 
+@functools.lru_cache(maxsize=1024)  # an exam's variants share their instructions
 def is_safe(math: str) -> bool:
     """Whether ``math`` (between the dollars) uses only the whitelist, correctly."""
     tokens = [(m.group(1), m.group(2)) for m in _TOKEN.finditer(math)]

@@ -8,7 +8,7 @@ with derive's own reference code.
 from __future__ import annotations
 
 import dataclasses
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +60,10 @@ def backprop(p):
 
 
 def rounded(values) -> list[str]:
-    return [f"{v:.4f}" for v in np.ravel(values) if v != 0.0]
+    """Each nonzero value as the sheet prints it to 4 decimals: on paper, half away from zero on the
+    value written to 12 figures (0.29755 shows as 0.2976, although the float is a hair below)."""
+    return [str(Decimal(f"{v:.12g}").quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+            for v in np.ravel(values) if v != 0.0]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -186,7 +189,8 @@ def test_every_constraint_holds_on_every_variant(relu, seed, k):
     for z in zs[:2]:  # every ReLU unit active, visibly
         assert (z >= 0.00005).all()
     for g_W, g_b in zip(gW, gb):
-        assert all(f"{abs(g):.4f}" != "0.0000" for g in [*np.ravel(g_W), *g_b])
+        values = [*np.ravel(g_W), *g_b]
+        assert 0.0 not in values and "0.0000" not in [shown.lstrip("-") for shown in rounded(values)]
     groups = [*([z] for z in zs), *([a] for a in acts), deltas, [*gW, *gb], [*newW, *newb]]
     for group in groups:
         shown = [v for m in group for v in rounded(m)]
@@ -226,3 +230,16 @@ def test_variants_can_have_their_own_instructions():
     assert "compare the three updates" in problem.instructions
     variant = make_variant(problem, 1, 1)
     assert "compare" not in variant.instructions and "learning rate 0.5" in variant.instructions
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-10**6, 10**6), min_size=1, max_size=20), st.integers(0, 6), st.integers(0, 8))
+def test_constraint_checks_see_each_number_as_the_sheet_prints_it(ks, decimals, places):
+    """The constraints read values as printed (times 10^d): half-way points included, rounded
+    away from zero as the sheet does, never by the float's last bit."""
+    from derive.printing import number
+    from derive.randomise import _shown
+
+    values = np.array([(k + 0.5) / 10**places for k in ks] + [k / 7 / 10**places for k in ks])
+    expected = [float(round(Decimal(number(v, decimals, False)) * 10**decimals)) for v in values]
+    assert _shown(values, decimals).tolist() == expected
