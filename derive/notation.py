@@ -144,7 +144,18 @@ class Notation:
     def _fields(self, layer, j=None, k=None) -> dict:
         """The fields a spelling may use: ``l`` the layer (derive's, from 1), ``l1`` the layer
         after it (courses numbering the input layer 1), ``j``, ``k``, ``jk``, ``u`` a numbered
-        unit name (i1, h2, o1), ``n`` a weight's number across the network, ``nb`` a bias's."""
+        unit name (i1, h2, o1), ``n`` a weight's number across the network, ``nb`` a bias's.
+        Made once per (layer, j, k): a large network spells each neuron's fields many times."""
+        found = self._fields_made.get((layer, j, k))
+        if found is None:
+            found = self._fields_made[layer, j, k] = self._make_fields(layer, j, k)
+        return found
+
+    @functools.cached_property
+    def _fields_made(self) -> dict:
+        return {}
+
+    def _make_fields(self, layer, j, k) -> dict:
         fields = {"l": layer, "l1": _shifted(layer), "j": j, "k": k, "jk": f"{j}{k}", "u": f"u{j}", "n": "", "nb": ""}
         if isinstance(layer, int) and len(self.sizes) > layer:
             fields["u"] = self._unit(layer, j)
