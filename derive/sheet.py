@@ -409,31 +409,28 @@ def _worked_step(problem, step, several: bool, lines: bool = True, tables: bool 
 
 
 def _printed_lines(step, decimals: int) -> list[tuple]:
-    """Each worked line of ``step``: (its quantity, the formula with the numbers, the value), in
-    LaTeX. The lines of a step's shape are built and printed once (an exam's variants share
-    them); each step fills in its own numbers."""
+    """Each worked line of ``step`` as (its quantity, then in LaTeX its symbol, the general formula,
+    the formula with the numbers, the value). The lines of a step's shape are built and printed
+    once (an exam's variants share them); each step fills in its own numbers."""
     slotted, numbers = slotted_lines(step)
-    filled = _line_templates(slotted, decimals).fill(numbers)
-    return [(q, substituted, value) for q, (substituted, value) in zip(slotted.quantities, filled)]
+    general, open_lines = _line_templates(slotted, decimals)
+    return [(q, symbol, formula, substituted, value) for q, (symbol, formula), (substituted, value)
+            in zip(slotted.quantities, general, open_lines.fill(numbers))]
 
 
 @functools.lru_cache(maxsize=64)
-def _line_templates(slotted, decimals: int) -> Templates:
-    return templates([(q.substituted, q.value) for q in slotted.quantities], decimals)
-
-
-@functools.lru_cache(maxsize=8192)
-def _general(node) -> str:
-    """LaTeX of a symbol or general formula: the same in every variant of an exam, printed once."""
-    return latex(node)
+def _line_templates(slotted, decimals: int) -> tuple[list[tuple[str, str]], Templates]:
+    """The symbols and general formulas of a step's shape, printed, and its lines' templates."""
+    general = [(latex(q.symbol), latex(q.formula)) for q in slotted.quantities]
+    return general, templates([(q.substituted, q.value) for q in slotted.quantities], decimals)
 
 
 def _by_example(lines, several: bool, _=str) -> list[dict]:
     """The lines of one section, grouped by example (as a student works one example at a time);
     quantities of the whole batch (the objective, gradients) come last, without a heading."""
     groups: dict = {}
-    for q, substituted, value in lines:
+    for q, symbol, formula, substituted, value in lines:
         groups.setdefault(q.example if several else None, []).append(
-            {"symbol": _general(q.symbol), "formula": _general(q.formula), "substituted": substituted, "value": value})
+            {"symbol": symbol, "formula": formula, "substituted": substituted, "value": value})
     order = sorted(groups, key=lambda e: (e is None, e or 0))
     return [{"heading": "" if e is None else _("Example {n}").format(n=e + 1), "lines": groups[e]} for e in order]

@@ -270,8 +270,8 @@ def test_filled_line_templates_print_what_each_line_prints(name, problems):
     for verified in solve_many(problems):
         d = verified.problem.answers.decimals
         for step in verified.solution.steps[:3]:
-            direct = [(q.section, q.example, q.symbol, q.formula, latex(q.substituted), number(q.value, d, False))
-                      for q in step.worked]
-            filled = [(q.section, q.example, q.symbol, q.formula, substituted, value)
-                      for q, substituted, value in _printed_lines(step, d)]
+            direct = [(q.section, q.example, latex(q.symbol), latex(q.formula), latex(q.substituted),
+                       number(q.value, d, False)) for q in step.worked]
+            filled = [(q.section, q.example, symbol, formula, substituted, value)
+                      for q, symbol, formula, substituted, value in _printed_lines(step, d)]
             assert filled == direct
