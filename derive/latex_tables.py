@@ -25,6 +25,7 @@ N = NIELSEN  # the default notation (a comparison's table, a caller without a pr
 _RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]+(?: +[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]+)*")
 
 
+@functools.lru_cache(maxsize=4096)  # the words of an exam's title and instructions, in every variant
 def escape(text: str) -> str:
     """Prose from a problem file as literal LaTeX text (pylatex's escaping, plus ``_ < > |`` as
     text commands, which print as themselves in any font encoding). A run of Arabic or Hebrew

@@ -9,6 +9,7 @@ Compiling to PDF is :mod:`derive.pdf`'s job.
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import sympy as sp
 
@@ -200,10 +201,9 @@ def _network_drawing(problem) -> dict:
                 value = number(problem.biases[l - 1][j], d, False)
                 bias = f"{N.all_biases.latex} = {value}"
                 obstacles.append(Box(x, y - NEURON_SIZE / 2 - LABEL_HEIGHT / 2, 0.4 + label_width(value), LABEL_HEIGHT))
-            nodes.append({"id": f"n{l}-{j}", "y": f"{y:.2f}", "label": N.node(l, j + 1), "bias": bias})
+            nodes.append(_Neuron(f"n{l}-{j}", f"{y:.2f}", N.node(l, j + 1), bias))
         activation = _("input") if l == 0 else rf"${ACTIVATIONS[net.activations[l - 1]].latex}$"
-        layers.append({"x": f"{4.6 * l:.1f}", "nodes": nodes, "caption": activation,
-                       "top": f"{1.9 * (tallest - 1) / 2 + 0.9:.2f}"})
+        layers.append(_Layer(f"{4.6 * l:.1f}", nodes, activation, f"{1.9 * (tallest - 1) / 2 + 0.9:.2f}"))
     edges, lines = [], []
     for l, W in enumerate(problem.weights, start=1):
         previous = net.layers[l - 1]
@@ -213,10 +213,37 @@ def _network_drawing(problem) -> dict:
                 # the edge, a different one for each k; place_labels starts from there.
                 preferred = 0.2 + 0.45 * (k / (previous - 1) if previous > 1 else 0)
                 edges.append(Edge(centres[l - 1, k], centres[l, j], number(w, d, False), preferred))
-                lines.append({"source": f"n{l - 1}-{k}", "target": f"n{l}-{j}", "label": number(w, d, False)})
-    for line, box in zip(lines, place_labels(edges, obstacles)):
-        line.update(x=f"{box.x:.2f}", y=f"{box.y:.2f}")
-    return {"layers": layers, "edges": lines}
+                lines.append((f"n{l - 1}-{k}", f"n{l}-{j}", number(w, d, False)))
+    labelled = [_Link(*line, f"{box.x:.2f}", f"{box.y:.2f}") for line, box in zip(lines, place_labels(edges, obstacles))]
+    return {"layers": layers, "edges": labelled}
+
+
+# The drawing's parts as the template reads them: attributes, which Jinja reads at once (on a dict
+# it first tries getattr and fails), and a drawing is set once per variant of an exam.
+
+
+class _Neuron(NamedTuple):
+    id: str
+    y: str
+    label: str
+    bias: str
+
+
+class _Layer(NamedTuple):
+    x: str
+    nodes: list
+    caption: str
+    top: str
+
+
+class _Link(NamedTuple):
+    """An edge and where its weight's label goes."""
+
+    source: str
+    target: str
+    label: str
+    x: str
+    y: str
 
 
 def parameter_matrices(problem) -> list[str]:
@@ -395,7 +422,7 @@ def _worked_step(problem, step, several: bool, lines: bool = True, tables: bool 
     for section, title in SECTION_TITLES.items():
         quantities = [line for line in worked if line[0].section == section]
         if quantities:
-            sections.append({"title": _(title), "groups": _by_example(quantities, len(step.batch) > 1, _)})
+            sections.append(_Section(_(title), _by_example(quantities, len(step.batch) > 1, _)))
     batch = ", ".join(str(i + 1) for i in step.batch)
     heading = _("Step {step} (examples {batch})") if len(step.batch) > 1 else _("Step {step} (example {batch})")
     return {
@@ -425,12 +452,32 @@ def _line_templates(slotted, decimals: int) -> tuple[list[tuple[str, str]], Temp
     return general, templates([(q.substituted, q.value) for q in slotted.quantities], decimals)
 
 
-def _by_example(lines, several: bool, _=str) -> list[dict]:
+class _Line(NamedTuple):
+    """A worked line as the template sets it. Lines, groups and sections are named tuples, not
+    dicts: Jinja reads an attribute at once, while on a dict it first tries getattr and fails,
+    and an exam sets a million lines."""
+
+    symbol: str
+    formula: str
+    substituted: str
+    value: str
+
+
+class _Group(NamedTuple):
+    heading: str  # "Example 2", or empty for the batch's quantities
+    lines: list[_Line]
+
+
+class _Section(NamedTuple):
+    title: str
+    groups: list[_Group]
+
+
+def _by_example(lines, several: bool, _=str) -> list[_Group]:
     """The lines of one section, grouped by example (as a student works one example at a time);
     quantities of the whole batch (the objective, gradients) come last, without a heading."""
     groups: dict = {}
     for q, symbol, formula, substituted, value in lines:
-        groups.setdefault(q.example if several else None, []).append(
-            {"symbol": symbol, "formula": formula, "substituted": substituted, "value": value})
+        groups.setdefault(q.example if several else None, []).append(_Line(symbol, formula, substituted, value))
     order = sorted(groups, key=lambda e: (e is None, e or 0))
-    return [{"heading": "" if e is None else _("Example {n}").format(n=e + 1), "lines": groups[e]} for e in order]
+    return [_Group("" if e is None else _("Example {n}").format(n=e + 1), groups[e]) for e in order]
