@@ -71,8 +71,9 @@ def _rounded(values: np.ndarray, decimals: int, count: int | None) -> np.ndarray
             careful |= np.abs(np.log10(size) - np.round(np.log10(size))) < 1e-9
     unchanged = ~np.isfinite(values) | (values == 0) | (size > 1e15)
     result = np.where(unchanged, values, np.copysign(rounded, values))
-    for i in np.flatnonzero(careful & ~unchanged):
-        result[i] = _on_paper(float(values[i]), decimals, count)
+    near = np.flatnonzero(careful & ~unchanged)
+    if len(near):
+        result[near] = [_by_decimal(f"{value:.12g}", decimals, count) for value in values[near].tolist()]
     return result
 
 
@@ -90,9 +91,15 @@ def _on_paper(value: float, decimals: int, count: int | None) -> float:
         hair = 10.0 ** (math.floor(math.log10(abs(value))) - 11 + decimals) + 1e-6
         if abs(scaled - math.floor(scaled) - 0.5) >= hair:
             return math.copysign(math.floor(scaled + 0.5) / 10.0**decimals, value)
-    written = Decimal(f"{value:.12g}")
-    place = -decimals if count is None else written.adjusted() - count + 1
-    return float(written.quantize(Decimal(1).scaleb(place), rounding=ROUND_HALF_UP))
+    return _by_decimal(f"{value:.12g}", decimals, count)
+
+
+@functools.lru_cache(maxsize=1 << 16)  # sheets' short decimals make the same half-way values recur
+def _by_decimal(written: str, decimals: int, count: int | None) -> float:
+    """The value written to 12 figures, rounded half away from zero in decimal arithmetic."""
+    exact = Decimal(written)
+    place = -decimals if count is None else exact.adjusted() - count + 1
+    return float(exact.quantize(Decimal(1).scaleb(place), rounding=ROUND_HALF_UP))
 
 
 def shown(answers: Answers, value: float) -> str:
