@@ -338,7 +338,7 @@ class SlottedLines:
 def slotted_lines(step: Step) -> tuple[SlottedLines, np.ndarray]:
     """The step's worked lines with slots (made once for every step of the same shape) and the
     step's numbers in slot order: ``Num(tree.slot_tag(i))`` prints as ``numbers[i]`` does."""
-    problem, rules, batch, n = step.lines.args
+    problem, rules, batch, n = step.lines.args  # the step's lines: _lines with these arguments
     training = problem.training
     numbers = np.concatenate([*_flat(n), [training.learning_rate, training.l2]])
     notation = for_problem(problem)
