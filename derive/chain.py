@@ -23,7 +23,7 @@ import sympy as sp
 
 from . import tree
 from .derivation import A, Z, Derivation, activation_rule
-from .notation import NIELSEN, Notation, for_problem, spelled
+from .notation import NIELSEN, Notation, for_problem
 from .registry import ACTIVATIONS, saturated_rows
 from .spec import Problem
 
@@ -82,17 +82,17 @@ def _name(block, *args) -> tree.Name:
     notation = getattr(block, "__self__", None)
     if not isinstance(notation, Notation):  # not a notation's building block: spelled each time
         return tree.Name(block(*args, form="latex"), block(*args, form="text"))
-    return spelled(notation, ("chain", block.__name__, args),
-                    lambda: tree.Name(block(*args, form="latex"), block(*args, form="text")))
+    return notation.spelled(("chain", block.__name__, args),
+                            lambda: tree.Name(block(*args, form="latex"), block(*args, form="text")))
 
 
 _W, _A_PREV, _B = sp.symbols("w a_prev b")
 
 
 @lru_cache(maxsize=None)
-def _linear_derivative(wrt: str) -> sp.Expr:
-    """dz/dw (``wrt="w"``, = a_prev) or dz/da_prev (= w) of z = w a_prev + b, derived once."""
-    return sp.diff(_W * _A_PREV + _B, {"w": _W, "a_prev": _A_PREV}[wrt])
+def _linear_derivative(by: sp.Symbol) -> sp.Expr:
+    """d/d``by`` of z = w a_prev + b (a_prev by w, w by a_prev), derived once for every variant."""
+    return sp.diff(_W * _A_PREV + _B, by)
 
 
 def _partial(top: tree.Name, bottom: tree.Name, N: Notation = NIELSEN) -> tree.Name:
@@ -171,7 +171,7 @@ class _Chain:
 
     def dz_dw(self, layer: int) -> Factor:
         """dz_1/dw_11 = a^(l-1)_1, read off SymPy's derivative of z = W a + b."""
-        a_prev, expr = _A_PREV, _linear_derivative("w")
+        a_prev, expr = _A_PREV, _linear_derivative(_W)
         value = self.activation_value(layer - 1, 1)
         partial = self.partial(_name(self.N.z, layer, 1), _name(self.N.w, layer, 1, 1))
         return Factor(partial, tree.formula(expr, {a_prev: _name(self.N.node, layer - 1, 1)}),
@@ -182,7 +182,7 @@ class _Chain:
         net = self.problem.network
         L = net.depth
         W = np.array(self.problem.weights[L - 1], dtype=float)
-        w, dz_da = _W, _linear_derivative("a_prev")  # = w
+        w, dz_da = _W, _linear_derivative(_A_PREV)  # = w
         if net.layers[-1] == 1 and ACTIVATIONS[net.activations[-1]].elementwise:
             link = self.factor(self.partial(_name(self.N.z, L, 1), _name(self.N.node, L - 1, 1)), dz_da,
                                {w: _name(self.N.w, L, 1, 1)}, {w: float(W[0, 0])})

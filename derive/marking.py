@@ -121,8 +121,6 @@ def _distinct(values: np.ndarray) -> list[tuple[float, ...]]:
         for k in range(j):
             same = np.abs(values[:, j] - values[:, k]) <= 1e-12 * np.maximum(1.0, np.abs(values[:, k]))
             kept[:, j] &= ~(kept[:, k] & same)
-    if kept.all():  # the common case: every recomputation finite and new
-        return list(map(tuple, values.tolist()))
     return [tuple(itertools.compress(row, keeps)) for row, keeps in zip(values.tolist(), kept.tolist())]
 
 

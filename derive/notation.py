@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Callable
 
 
 @dataclass(frozen=True, order=True)
@@ -146,13 +146,18 @@ class Notation:
         after it (courses numbering the input layer 1), ``j``, ``k``, ``jk``, ``u`` a numbered
         unit name (i1, h2, o1), ``n`` a weight's number across the network, ``nb`` a bias's.
         Made once per (layer, j, k): a large network spells each neuron's fields many times."""
-        found = self._fields_made.get((layer, j, k))
+        return self.spelled(("fields", layer, j, k), lambda: self._make_fields(layer, j, k))
+
+    def spelled(self, key: tuple, spell: Callable[[], Any]) -> Any:
+        """``spell()``, made once per ``key`` for this (bound) notation: every variant of an exam
+        spells the same names, and a large network each neuron's fields many times."""
+        found = self._spellings.get(key)
         if found is None:
-            found = self._fields_made[layer, j, k] = self._make_fields(layer, j, k)
+            found = self._spellings[key] = spell()
         return found
 
-    @functools.cached_property
-    def _fields_made(self) -> dict:
+    @functools.cached_property  # per object, outside the fields: not compared, hashed or replaced
+    def _spellings(self) -> dict:
         return {}
 
     def _make_fields(self, layer, j, k) -> dict:
@@ -516,17 +521,3 @@ def for_problem(problem) -> Notation:
 def _bound(profile: str, sizes: tuple[int, ...], row: bool) -> Notation:
     return PROFILES[profile].bound(sizes, row)
 
-
-def spelled(notation: Notation, key: tuple, spell) -> Any:
-    """A name every variant of an exam spells alike, spelled once per notation: the memo is
-    keyed by the notation's identity (hashing the notation itself cost more than spelling)."""
-    memo = _SPELLED.setdefault(id(notation), (notation, {}))
-    if memo[0] is not notation:  # a notation that was collected, its id reused
-        memo = _SPELLED[id(notation)] = (notation, {})
-    found = memo[1].get(key)
-    if found is None:
-        found = memo[1][key] = spell()
-    return found
-
-
-_SPELLED: dict[int, tuple[Notation, dict]] = {}

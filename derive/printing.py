@@ -28,29 +28,24 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from . import tree
-from .rounding import round_value, to_decimals
+from .rounding import shown, shown_each
 from .spec import Answers
 
 
 @functools.lru_cache(maxsize=1 << 16)  # a worked solution prints each of its numbers several times
 def number(value: float, decimals: int, bracket_negative: bool = True) -> str:
-    """A number as printed on a sheet: rounded to ``decimals``, trailing zeros dropped."""
-    return _written(to_decimals(value, decimals), decimals, bracket_negative)
+    """A number as printed on a sheet: rounded to ``decimals``, trailing zeros dropped (as a student
+    writes it, :func:`derive.rounding.shown`), negative ones bracketed if asked."""
+    return _bracketed(shown(Answers(decimals=decimals), value), bracket_negative)
 
 
 def numbers(values, decimals: int, bracket_negative: bool = True) -> list[str]:
     """:func:`number` of each of ``values``, rounded together (a variant's hundreds of numbers)."""
-    rounded = round_value(Answers(decimals=decimals), np.asarray(values, dtype=float)).tolist()
-    return [_written(value, decimals, bracket_negative) for value in rounded]
+    return [_bracketed(text, bracket_negative) for text in shown_each(Answers(decimals=decimals), values)]
 
 
-def _written(rounded: float, decimals: int, bracket_negative: bool) -> str:
-    shown = f"{rounded:.{decimals}f}"
-    if "." in shown:
-        shown = shown.rstrip("0").rstrip(".")
-    if shown in ("-0", ""):
-        shown = "0"
-    return f"({shown})" if bracket_negative and shown.startswith("-") else shown
+def _bracketed(text: str, bracket_negative: bool) -> str:
+    return f"({text})" if bracket_negative and text.startswith("-") else text
 
 
 def pmatrix(rows, decimals: int) -> str:
@@ -219,11 +214,12 @@ class Templates:
     lines: tuple[tuple[str, str], ...]  # format strings of (substituted, value), "{0[k]}" the k-th place
 
     def fill(self, values) -> list[tuple[str, str]]:
-        shown = [""] * len(self.needed)
+        values = np.asarray(values)
+        written = [""] * len(self.needed)
         for (decimals, bracket), (places, slots) in self._groups.items():
-            for place, text in zip(places, numbers(np.asarray(values)[slots], decimals, bracket)):
-                shown[place] = text
-        return [(substituted.format(shown), value.format(shown)) for substituted, value in self.lines]
+            for place, text in zip(places, numbers(values[slots], decimals, bracket)):
+                written[place] = text
+        return [(substituted.format(written), value.format(written)) for substituted, value in self.lines]
 
     @functools.cached_property
     def _groups(self) -> dict:

@@ -340,10 +340,11 @@ def slotted_lines(step: Step) -> tuple[SlottedLines, np.ndarray]:
     step's numbers in slot order: ``Num(tree.slot_tag(i))`` prints as ``numbers[i]`` does."""
     problem, rules, batch, n = step.lines.args  # the step's lines: _lines with these arguments
     training = problem.training
-    numbers = np.concatenate([*_flat(n), [training.learning_rate, training.l2]])
+    parts = _parts(n)
+    numbers = np.concatenate([*(part.reshape(-1) for part in parts), [training.learning_rate, training.l2]])
     notation = for_problem(problem)
     key = (id(rules), id(notation), problem.answers.decimals, batch, problem.updates_biases, training.l2 > 0,
-           tuple(np.shape(part) for part in _parts(n)))
+           tuple(part.shape for part in parts))
     found = _SLOTTED.get(key)
     if found is None or found[0] is not rules or found[1] is not notation:
         if len(_SLOTTED) >= 64:  # shapes of steps of problems long gone
@@ -368,10 +369,6 @@ def _parts(n: _StepNumbers) -> list[np.ndarray]:
         if value is not None:
             parts += [np.asarray(v) for v in value] if isinstance(value, list) else [np.asarray(value)]
     return parts
-
-
-def _flat(n: _StepNumbers) -> list[np.ndarray]:
-    return [part.reshape(-1) for part in _parts(n)]
 
 
 def _tagged(value, tags):

@@ -15,7 +15,7 @@ import sympy as sp
 
 from . import tree
 from .derivation import A, Z, Derivation
-from .notation import NIELSEN, Notation, QuantityName, spelled
+from .notation import NIELSEN, Notation, QuantityName
 from .printing import text
 from .registry import ACTIVATIONS, LOSSES, Activation
 
@@ -54,7 +54,7 @@ class LineBuilder:
 
     def name(self, block: str, *args) -> tree.Name:
         """A symbol spelled by the notation's building block ``block`` (``z``, ``w``, ``d``...)."""
-        return spelled(self.notation, (block, args), lambda: _name(getattr(self.notation, block), *args))
+        return self.notation.spelled((block, args), lambda: _name(getattr(self.notation, block), *args))
 
     def quantity(self, name: QuantityName, section: str, formula: tree.Node, substituted: tree.Node,
                  value: float) -> Quantity:
@@ -232,8 +232,8 @@ def _name(spell, *args) -> tree.Name:
 
 
 def _symbol(notation: Notation, name: QuantityName, example: int | None) -> tree.Name:
-    return spelled(notation, ("symbol", name, example),
-                   lambda: tree.Name(notation.latex(name, example), notation.text(name, example)))
+    return notation.spelled(("symbol", name, example),
+                            lambda: tree.Name(notation.latex(name, example), notation.text(name, example)))
 
 
 def mean_formula(body: tree.Node, notation: Notation = NIELSEN) -> tree.Node:
