@@ -197,21 +197,33 @@ def _jacobian_in_a(activation: Activation, z, a) -> list[list[sp.Expr]]:
 
 
 def _simplify_delta(delta_rule: sp.Expr, y, j: int, loss: Loss, assumptions: list[str]) -> sp.Expr:
-    simplified = _as_neuron_one(tidy, simplified_one_neuron(delta_rule))
+    delta = _as_neuron_one(tidy, simplified_one_neuron(delta_rule))
     if loss.targets_sum_to_one:
         # With sum(y) = 1 (one-hot or a distribution), a_j * sum(y) - y_j collapses to a_j - y_j:
         # eliminate one target other than y_j through the constraint.
         e = len(y) - 1 if j != len(y) - 1 else 0
         others = sp.Add(*[y_k for k, y_k in enumerate(y) if k != e])
-        simplified = tidy(sp.simplify(sp.expand(sp.expand(simplified).subs(y[e], 1 - others))))
+        delta = tidy(simplified(sp.expand(sp.expand(delta).subs(y[e], 1 - others))))
         if r"\sum_k y_k = 1" not in assumptions:
             assumptions.append(r"\sum_k y_k = 1")
-    return simplified
+    return delta
 
 
 def simplified_one_neuron(expr: sp.Expr) -> sp.Expr:
-    """``sp.simplify(expr)``, remembered across the neurons of a layer (see :func:`_as_neuron_one`)."""
-    return _as_neuron_one(sp.simplify, expr)
+    """:func:`simplified` ``(expr)``, remembered across the neurons of a layer (see :func:`_as_neuron_one`)."""
+    return _as_neuron_one(simplified, expr)
+
+
+def simplified(expr: sp.Expr) -> sp.Expr:
+    """``sp.simplify(expr)``; a polynomial is only expanded.
+
+    Expanding decides whether a polynomial is 0, and :func:`tidy` writes the result from its
+    factored and expanded forms, which are the same however the polynomial was written: the
+    delta of an identity or softmax output comes out as simplify gives it, without simplify's
+    heuristics and without the import of ``sympy.physics.units`` its first call makes (0.1 s,
+    most of a cold derivation for a ReLU network).
+    """
+    return sp.expand(expr) if expr.is_polynomial() else sp.simplify(expr)
 
 
 def _as_neuron_one(function, expr: sp.Expr) -> sp.Expr:
