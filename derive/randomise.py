@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .i18n import gettext_for
-from . import reference
+from . import pcg, reference
 from .errors import ProblemError
 from .grid import grid_values
 from .problem_checks import target_error
@@ -189,7 +189,7 @@ def _picks_fast(parts: list[_Part], keys) -> tuple[list[np.ndarray | None], np.n
     """The picks from the generators' raw output, and which attempts may need a rejection."""
     sizes = [part.draws for part in parts]
     needed = sum(count for count, high in sizes if high > 1)
-    raw = np.stack([np.random.PCG64(np.random.SeedSequence(list(key))).random_raw((needed + 1) // 2) for key in keys])
+    raw = _raw(keys, (needed + 1) // 2)
     halves = np.empty((len(keys), raw.shape[1] * 2), dtype=np.uint64)
     halves[:, 0::2], halves[:, 1::2] = raw & _LOW, raw >> np.uint64(32)
     picks: list[np.ndarray | None] = []
@@ -209,6 +209,14 @@ def _picks_fast(parts: list[_Part], keys) -> tuple[list[np.ndarray | None], np.n
 
 
 _LOW = np.uint64(0xFFFFFFFF)
+
+
+def _raw(keys, count: int) -> np.ndarray:
+    """``PCG64(SeedSequence(key)).random_raw(count)`` of each key, one row per key: all keys at
+    once (:func:`derive.pcg.raw`) when they are 32-bit words, else one generator per key."""
+    if pcg.fits(keys):
+        return pcg.raw(keys, count)
+    return np.stack([np.random.PCG64(np.random.SeedSequence(list(key))).random_raw(count) for key in keys])
 
 
 def _picks_slow(parts: list[_Part], key) -> list[np.ndarray | None]:
