@@ -240,6 +240,16 @@ def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, 
         task = bar.add_task("variants drawn, verified and laid out", total=len(set(sheets)))
         pieces = list(run_batches(exam_piece, batches, workers, done=lambda piece: bar.advance(task, len(piece.numbers))))
         sheet_pages, key_pages = sheet_blocks(pieces, sheets, students), answer_blocks(pieces)
+        pdfs: dict[str, bytes] = {}
+        if engine is not None:
+            parts = os.cpu_count() or 1
+            sources = {"exam": documents(sheet_pages, problem.title, seed, parts, problem.language),
+                       "key": documents(key_pages, problem.title, seed, parts, problem.language)}
+            task = bar.add_task("LaTeX parts compiled", total=sum(len(p) for p in sources.values()))
+            compiled = compile_joined(sources, engine, done=lambda: bar.advance(task))
+            pdfs = {f"{name}.pdf": content for name, content in compiled.items()}
+        # The files are laid out and written under a bar of their own: for a large set that takes seconds.
+        task = bar.add_task("files written", total=3 + moodle + canvas + len(pdfs))
         files: dict[str, str | bytes | list[str]] = {
             "exam.tex": document_parts(sheet_pages, problem.title, seed, language=problem.language),
             "key.tex": document_parts(key_pages, problem.title, seed, language=problem.language),
@@ -249,17 +259,12 @@ def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, 
             files["quiz.xml"] = quiz_parts(category, [piece.questions for piece in pieces])
         if canvas:
             files["canvas-quiz.zip"] = canvas_package([v for piece in pieces for v in piece.canvas], problem.title)
-        if engine is not None:
-            parts = os.cpu_count() or 1
-            sources = {"exam": documents(sheet_pages, problem.title, seed, parts, problem.language),
-                       "key": documents(key_pages, problem.title, seed, parts, problem.language)}
-            task = bar.add_task("LaTeX parts compiled", total=sum(len(p) for p in sources.values()))
-            pdfs = compile_joined(sources, engine, done=lambda: bar.advance(task))
-            files.update({f"{name}.pdf": content for name, content in pdfs.items()})
-    line = provenance(problem.source, problem.sha256, seed)
-    files = {name: with_provenance(name, content, line) if not isinstance(content, bytes) else content
-             for name, content in files.items()}
-    for path in write_run(out_dir, files, force):
+        files.update(pdfs)
+        line = provenance(problem.source, problem.sha256, seed)
+        files = {name: with_provenance(name, content, line) if not isinstance(content, bytes) else content
+                 for name, content in files.items()}
+        written = write_run(out_dir, files, force, done=lambda _: bar.advance(task))
+    for path in written:
         click.echo(f"written: {path}")
 
 

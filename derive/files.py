@@ -187,10 +187,12 @@ def _conflicts(folder: Path, names: list[str], recorded: dict[str, str]) -> list
             if os.path.lexists(folder / name) and not _own(folder, name, recorded)]
 
 
-def write_run(folder: Path, files: dict[str, str | bytes | Parts], force: bool = False) -> list[Path]:
+def write_run(folder: Path, files: dict[str, str | bytes | Parts], force: bool = False,
+              done: Callable[[str], None] | None = None) -> list[Path]:
     """Write one run's ``files`` into ``folder`` (see the module's docstring): staged in a
     temporary folder beside it and moved in, then derive's earlier files that this run did not
-    write are removed, so the folder holds exactly this run's files (and any not derive's)."""
+    write are removed, so the folder holds exactly this run's files (and any not derive's).
+    ``done`` is called with each file's name once it is staged (for a progress bar)."""
     folder = Path(os.path.realpath(folder))
     if folder.exists() and not folder.is_dir():
         raise DeriveError(f"{folder}: cannot write (not a folder)")
@@ -204,14 +206,15 @@ def write_run(folder: Path, files: dict[str, str | bytes | Parts], force: bool =
         raise DeriveError(f"{folder}: {', '.join(conflicts)} would be replaced or removed but "
                           f"{'is' if len(conflicts) == 1 else 'are'} not derive's own output (or changed since "
                           "derive wrote it); nothing was written (move it away, or use --force)")
-    written = _move_in(folder, files)
+    written = _move_in(folder, files, done)
     for name in recorded:
         if name not in files and (force or _own(folder, name, recorded)):
             (folder / name).unlink(missing_ok=True)
     return [path for path in written if path.name != MANIFEST]
 
 
-def _move_in(folder: Path, files: dict[str, str | bytes | Parts]) -> list[Path]:
+def _move_in(folder: Path, files: dict[str, str | bytes | Parts], done: Callable[[str], None] | None = None
+             ) -> list[Path]:
     """Every file, and the manifest of their sha256, written into a temporary folder beside
     ``folder``, then moved in: a failure while writing leaves ``folder`` as it was."""
     try:
@@ -221,7 +224,11 @@ def _move_in(folder: Path, files: dict[str, str | bytes | Parts]) -> list[Path]:
         raise DeriveError(f"{folder}: cannot write ({err.strerror})") from None
     try:
         mode = _mode()
-        digests = {name: _stage(staging / name, content, mode) for name, content in files.items()}
+        digests = {}
+        for name, content in files.items():
+            digests[name] = _stage(staging / name, content, mode)
+            if done is not None:
+                done(name)
         manifest = {"written_by": "derive", "files": digests}
         _stage(staging / MANIFEST, json.dumps(manifest, indent=2) + "\n", mode)
         folder.mkdir(exist_ok=True)

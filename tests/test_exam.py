@@ -213,3 +213,23 @@ def test_latex_failure_writes_nothing(tmp_path, monkeypatch):
     result = exam(SIGMOID, "--variants", 2, "--seed", 1, "-o", tmp_path / "out", expect=4)
     assert "LaTeX failed on key-part1.tex" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_progress_bar_runs_until_every_file_is_written(tmp_path, monkeypatch):
+    """After the variants, laying out and writing the files takes seconds for a large set: a bar
+    of its own counts the files as they are written, and every bar ends full."""
+    from derive import cli
+
+    bars, real = [], cli._progress
+
+    def recording():
+        bars.append(real())
+        return bars[-1]
+
+    monkeypatch.setattr(cli, "_progress", recording)
+    out = tmp_path / "out"
+    exam(RELU, "--variants", 3, "--seed", 5, "--tex-only", "--moodle", "--canvas", "-o", out)
+    written = sorted(p.name for p in out.iterdir() if p.name != "derive-manifest.json")
+    assert written == ["canvas-quiz.zip", "exam.tex", "key.json", "key.tex", "quiz.xml"]
+    assert [(t.description, t.completed, t.total) for t in bars[0].tasks] == [
+        ("variants drawn, verified and laid out", 3, 3), ("files written", 5, 5)]
