@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -38,6 +37,8 @@ from derive.pdf import Engine, compile_joined
 from derive.randomise import make_variants
 from derive.verify import verify_many
 from derive.worked import substitute_many
+
+import machine  # benchmarks/machine.py
 
 PROBLEM = Path(__file__).resolve().parent.parent / "problems" / "relu-2-3-3-1-batch.yaml"
 
@@ -131,8 +132,7 @@ def main() -> None:
     parser.add_argument("--command", action="store_true", help="time the whole derive exam command instead")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
-    print(f"{platform.processor() or platform.machine()}, {cores} cores, Python {platform.python_version()}, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(machine.describe())
     if args.command:
         command(args.variants, args.seed)
         return

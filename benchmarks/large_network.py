@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import resource
 import subprocess
@@ -23,6 +22,8 @@ import time
 from pathlib import Path
 
 import yaml
+
+import machine  # benchmarks/machine.py
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,8 +67,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     sizes = [int(n) for n in args.sizes.split("-")]
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(machine.describe())
     with tempfile.TemporaryDirectory() as folder:
         path = problem_file(sizes, Path(folder))
         runs = [run_once(path) for _ in range(args.repeats)]
