@@ -59,7 +59,10 @@ def stable_form(expr: sp.Expr) -> sp.Expr:
 def lambdify(symbols: Sequence[sp.Symbol], expr) -> Callable:
     """``sp.lambdify`` to NumPy, knowing :class:`LogSumExp`; overflow and 0/0 give inf and nan
     quietly (the verification reports any number that is not finite, so no warning is printed)."""
-    compiled = sp.lambdify(symbols, expr, modules=[{"LogSumExp": _log_sum_exp}, "numpy"])
+    # The module itself, not "numpy": the same printer and code, but its names are taken as they
+    # are, where "numpy" runs `from numpy import *`, which imports numpy.f2py, numpy.testing and
+    # more on first use (0.09 s of a cold run).
+    compiled = sp.lambdify(symbols, expr, modules=[{"LogSumExp": _log_sum_exp}, np])
 
     def quiet(*args):
         with np.errstate(all="ignore"):
