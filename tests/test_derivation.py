@@ -7,6 +7,7 @@ import itertools
 from functools import lru_cache
 
 import pytest
+import numpy as np
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -376,3 +377,29 @@ def test_every_output_delta_is_what_simplify_gives():
             sp.simplify(d.subs(in_z) - direct) == 0 for d, direct in zip(rule.delta_rule, rule.direct)
         )
         assert derivation._prove_output(rule).holds == by_simplify, (activation, loss, size)
+
+
+def test_compiled_formulas_are_the_code_lambdify_writes_for_numpy():
+    """numeric.lambdify hands SymPy the numpy module rather than the name "numpy" (no star
+    import): the code it generates is the same, and so are its values, for every output rule's
+    delta, loss and dL/da and every activation's derivative."""
+    import inspect
+
+    from derive import numeric
+    from derive.registry import ACTIVATIONS, LOSSES
+
+    pairs = []
+    for activation, loss in itertools.product(sorted(ACTIVATIONS), sorted(LOSSES)):
+        rule = output_rule(activation, loss, 2)
+        symbols = (*rule.a, *rule.y, *rule.z)
+        pairs += [(symbols, e) for e in (*rule.delta, rule.loss_expr, *rule.dL_da)]
+    pairs += [((Z, A), activation_rule(n).derivative) for n in sorted(ACTIVATIONS) if ACTIVATIONS[n].elementwise]
+    rng = np.random.default_rng(7)
+    for symbols, expr in pairs:
+        ours = numeric.lambdify(symbols, expr)
+        theirs = sp.lambdify(symbols, expr, modules=[{"LogSumExp": numeric._log_sum_exp}, "numpy"])
+        assert inspect.getsource(ours.__closure__[0].cell_contents) == inspect.getsource(theirs)
+        values = [rng.uniform(0.05, 0.95, 4) for _ in symbols]
+        with np.errstate(all="ignore"):
+            assert np.array_equal(np.broadcast_to(ours(*values), (4,)), np.broadcast_to(theirs(*values), (4,)),
+                                  equal_nan=True)
