@@ -16,7 +16,7 @@ Nothing is written outside a temporary folder.
 
 Run from the repository root:
     python benchmarks/exam.py [--variants 200] [--seed 2026] [--tex-only]
-    python benchmarks/exam.py --variants 10000 --command
+    python benchmarks/exam.py --variants 10000 --command [--canvas]
 """
 
 from __future__ import annotations
@@ -81,14 +81,15 @@ def stages(problem, seed: int, count: int) -> None:
           f"substitution {substituted}; verification {verified}")
 
 
-def command(count: int, seed: int) -> None:
+def command(count: int, seed: int, canvas: bool = False) -> None:
     """The whole command in a child process: time, CPU and peak memory (the resident memory of
     the command and its worker processes together, sampled every 50 ms from /proc)."""
+    options = ["--tex-only", "--moodle", *(["--canvas"] if canvas else [])]
     with tempfile.TemporaryDirectory() as folder:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         child = subprocess.Popen([sys.executable, "-m", "derive", "exam", str(PROBLEM), "--variants", str(count),
-                                  "--seed", str(seed), "--tex-only", "--moodle", "-o", str(Path(folder) / "out")],
+                                  "--seed", str(seed), *options, "-o", str(Path(folder) / "out")],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                  env={**os.environ, "PYTHONPATH": str(PROBLEM.parent.parent)})
         peak = 0
@@ -101,7 +102,7 @@ def command(count: int, seed: int) -> None:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         sizes = {p.name: p.stat().st_size for p in (Path(folder) / "out").iterdir()}
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    print(f"derive exam --variants {count:,} --tex-only --moodle: {wall:.1f} s wall, {cpu:.1f} s CPU, "
+    print(f"derive exam --variants {count:,} {' '.join(options)}: {wall:.1f} s wall, {cpu:.1f} s CPU, "
           f"peak memory {peak / 2**20:.0f} MB, all processes together (goal < 60 s, < 2 GB)")
     print("  " + ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in sorted(sizes.items())))
 
@@ -130,11 +131,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--tex-only", action="store_true", help="stop before compiling LaTeX")
     parser.add_argument("--command", action="store_true", help="time the whole derive exam command instead")
+    parser.add_argument("--canvas", action="store_true", help="with --command: also write the Canvas package")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     print(machine.describe())
     if args.command:
-        command(args.variants, args.seed)
+        command(args.variants, args.seed, args.canvas)
         return
     problem = load_problem(PROBLEM)
     sheets = variant_numbers(args.variants)

@@ -258,7 +258,7 @@ def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, 
         if moodle:
             files["quiz.xml"] = quiz_parts(category, [piece.questions for piece in pieces])
         if canvas:
-            files["canvas-quiz.zip"] = canvas_package([v for piece in pieces for v in piece.canvas], problem.title)
+            files["canvas-quiz.zip"] = canvas_package([g for piece in pieces for g in piece.canvas], problem.title)
         files.update(pdfs)
         line = provenance(problem.source, problem.sha256, seed)
         files = {name: with_provenance(name, content, line) if not isinstance(content, bytes) else content

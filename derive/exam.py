@@ -182,7 +182,7 @@ class ExamPiece:
     worked: tuple[Block, ...]  # worked solutions of the key
     key_entries: tuple[str, ...]  # key.json's entries, as JSON text indented as there
     questions: tuple[str, ...] = ()  # quiz.xml's questions
-    canvas: tuple = ()  # canvas.CanvasVariant of each variant
+    canvas: tuple = ()  # canvas.CanvasGroup of each variant
     derivation: str = ""  # the key's derivation (in the batch that holds the set's first variant)
 
 
@@ -215,7 +215,7 @@ PARALLEL_BATCH = 100
 def exam_piece(request: ExamRequest, numbers: Sequence[int], first: bool = False) -> ExamPiece:
     """Draw, solve and verify the variants ``numbers`` and lay out everything made of them
     (``first``: this batch also writes the derivation, the same for every variant)."""
-    from .canvas import canvas_variants  # noqa: PLC0415 (canvas imports this module's neighbours)
+    from .canvas import canvas_groups  # noqa: PLC0415 (canvas imports this module's neighbours)
     from .moodle import questions_xml  # noqa: PLC0415
 
     students = dict(request.students)
@@ -230,7 +230,7 @@ def exam_piece(request: ExamRequest, numbers: Sequence[int], first: bool = False
         worked=tuple(worked for _, _, worked in pages),
         key_entries=tuple(_indented(json.dumps(key_entry(v), indent=2)) for v in variants),
         questions=tuple(questions_xml(pairs, request.quiz_category)) if request.quiz_category is not None else (),
-        canvas=tuple(canvas_variants(pairs)) if request.canvas else (),
+        canvas=tuple(canvas_groups(pairs)) if request.canvas else (),
         derivation=derivation_body(variants[0].verified) if first else "",
     )
 

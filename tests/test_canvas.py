@@ -7,11 +7,13 @@ tolerances, as the Moodle cloze field at the same place in the same variant.
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from decimal import Decimal
 from pathlib import Path
 
@@ -105,3 +107,93 @@ def test_the_package_is_the_same_bytes_each_time(written, tmp_path):
                                        "--canvas", "-o", str(tmp_path / "again")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "again" / "canvas-quiz.zip").read_bytes() == (written / "canvas-quiz.zip").read_bytes()
+
+
+# ----------------------------------------------------------------------------------------------
+# The package is written from templates, a group at a time: it must be what ElementTree writes
+# for the whole document, zipped as zipfile zips the whole text.
+
+import dataclasses  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from derive import canvas  # noqa: E402
+from derive.exam import solve_variants  # noqa: E402
+from derive.loader import load_problem  # noqa: E402
+from derive.moodle import Field  # noqa: E402
+from derive.sections import TITLES  # noqa: E402
+
+
+def tree_assessment(variants, title: str) -> str:
+    """The assessment as one ElementTree document, indented and written whole."""
+    ET.register_namespace("", canvas.QTI)
+    root = ET.Element(f"{Q}questestinterop", {"{http://www.w3.org/2001/XMLSchema-instance}schemaLocation":
+                                              f"{canvas.QTI} {canvas.QTI}p1.xsd"})
+    assessment = ET.SubElement(root, f"{Q}assessment", {"ident": canvas.QUIZ, "title": title})
+    top = ET.SubElement(assessment, f"{Q}section", {"ident": "root_section"})
+    for v in variants:
+        group = ET.SubElement(top, f"{Q}section", {"ident": f"variant_{v.number}", "title": f"Variant {v.number}"})
+        selection = ET.SubElement(ET.SubElement(group, f"{Q}selection_ordering"), f"{Q}selection")
+        ET.SubElement(selection, f"{Q}selection_number").text = str(len(v.fields))
+        ET.SubElement(ET.SubElement(selection, f"{Q}selection_extension"), f"{Q}points_per_item").text = "1"
+        for i, field in enumerate(v.fields, start=1):
+            text = f"{v.given}\n<p>{html.escape(TITLES[field.group])}: give \\({field.label}\\)</p>"
+            item = canvas._item(f"variant_{v.number}_q{i}", f"Variant {v.number}: {TITLES[field.group]}", text,
+                                canvas.accepted_ranges(field, v.rule))
+            for element in item.iter():
+                element.tag = f"{Q}{element.tag}"
+            group.append(item)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+@pytest.fixture(scope="module")
+def variants():
+    problem = load_problem(PROBLEMS / "relu-2-3-3-1-batch.yaml")
+    solved = solve_variants(problem, 11, [1, 2])
+    return problem, canvas.canvas_variants([(v.number, v.verified) for v in solved])
+
+
+def groups_of(variants) -> list:
+    return [canvas.CanvasGroup(v.number, len(x := canvas.group_xml(v).encode()), zlib.compress(x)) for v in variants]
+
+
+# What XML 1.0 can hold (no other control character; the loader refuses those in a problem's text).
+text = st.text(st.one_of(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"),
+                         st.sampled_from("\t\n\r&<>\"'{}")), max_size=30)
+
+
+@settings(max_examples=40, deadline=None)
+@given(title=text, given_text=text, label=text)
+def test_the_assessment_is_what_elementtree_writes(variants, title, given_text, label):
+    """Hostile text everywhere text goes (the title, the numbers' HTML, a label): &, <, quotes,
+    braces, tabs, newlines, carriage returns, other scripts."""
+    problem, made = variants
+    changed = [dataclasses.replace(v, given=v.given + given_text,
+                                   fields=(v.fields[0]._replace(label=v.fields[0].label + label), *v.fields[1:]))
+               for v in made]
+    xml = canvas.assessment_xml(groups_of(changed), title)
+    assert xml == tree_assessment(changed, title)
+    canvas.check_assessment(xml, [len(v.fields) for v in changed])
+
+
+def test_the_zip_is_what_zipfile_writes_for_the_whole_text(variants):
+    problem, made = variants
+    groups = groups_of(made)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
+        for name, content in (("imsmanifest.xml", canvas.manifest_xml(problem.title)),
+                              (f"{canvas.QUIZ}/{canvas.QUIZ}.xml", canvas.assessment_xml(groups, problem.title))):
+            info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            package.writestr(info, content)
+    assert canvas.canvas_package(groups, problem.title) == buffer.getvalue()
+
+
+def test_a_range_out_of_order_is_refused(variants):
+    _, made = variants
+    field = made[0].fields[0]
+    broken = dataclasses.replace(made[0], fields=(field._replace(shown="nan"),))
+    with pytest.raises(Exception):
+        canvas.group_xml(broken)
