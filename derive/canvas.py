@@ -9,7 +9,12 @@ closed range Canvas stores for an answer with a margin. Each question shows the 
 numbers (:func:`derive.moodle.given_html`).
 
 text2qti (the usual way to write Canvas QTI) allows one answer per numerical question and
-writes its bounds to 4 decimals, so the package is written here with ElementTree.
+writes its bounds to 4 decimals, so the package is written here with ElementTree: a question and
+a question group are each built and written by ElementTree once, as templates, and filled in for
+each variant (in the worker that solved it; :func:`canvas_groups`); the document is never held
+whole (10,000 variants are 4.7 GB of XML) but zipped a group at a time (:func:`canvas_package`).
+What Canvas's importer needs of a question is checked on its template, and every accepted range
+on its numbers; :func:`check_assessment` checks a whole document (the tests run it on packages).
 """
 
 from __future__ import annotations
@@ -251,8 +256,8 @@ REQUIRED = ("itemmetadata/qtimetadata", "presentation/material/mattext", "presen
 
 
 def check_assessment(xml: str, fields_per_variant: Sequence[int]) -> None:
-    """Check the assessment before it is written: well-formed, one group per variant picking all
-    of its items, each item a numerical question with the parts Canvas reads, every range ordered."""
+    """Check a whole assessment: well-formed, one group per variant picking all of its items,
+    each item a numerical question with the parts Canvas reads, every range ordered."""
     root = ET.fromstring(xml.encode("utf-8"))
     groups = root.findall(f"{_q('assessment')}/{_q('section')}/{_q('section')}")
     problems = [] if len(groups) == len(fields_per_variant) else [f"{len(groups)} groups, {len(fields_per_variant)} variants"]
