@@ -2,11 +2,15 @@
 
 Each Canvas question must accept the verified value of its quantity in key.json (read back from
 the written key.json, not from derive's objects), and accept exactly the values, with the same
-tolerances, as the Moodle cloze field at the same place in the same variant.
+tolerances, as the Moodle cloze field at the same place in the same variant. The assessment
+must be valid QTI 1.2 (lxml, tests/qti/ims_qtiasiv1p2_subset.xsd) and, written from templates a
+group at a time, exactly what ElementTree writes for the whole document.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import html
 import io
 import json
@@ -19,8 +23,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
 
+from derive import canvas
 from derive.cli import main
+from derive.exam import solve_variants
+from derive.loader import load_problem
+from derive.sections import TITLES
 
 PROBLEMS = Path(__file__).resolve().parents[1] / "problems"
 Q = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
@@ -113,17 +124,6 @@ def test_the_package_is_the_same_bytes_each_time(written, tmp_path):
 # The package is written from templates, a group at a time: it must be what ElementTree writes
 # for the whole document, zipped as zipfile zips the whole text.
 
-import dataclasses  # noqa: E402
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from derive import canvas  # noqa: E402
-from derive.exam import solve_variants  # noqa: E402
-from derive.loader import load_problem  # noqa: E402
-from derive.moodle import Field  # noqa: E402
-from derive.sections import TITLES  # noqa: E402
-
 
 def tree_assessment(variants, title: str) -> str:
     """The assessment as one ElementTree document, indented and written whole."""
@@ -176,6 +176,7 @@ def test_the_assessment_is_what_elementtree_writes(variants, title, given_text, 
     xml = canvas.assessment_xml(groups_of(changed), title)
     assert xml == tree_assessment(changed, title)
     canvas.check_assessment(xml, [len(v.fields) for v in changed])
+    assert QTI_SCHEMA().validate(etree.fromstring(xml.encode("utf-8")))
 
 
 def test_the_zip_is_what_zipfile_writes_for_the_whole_text(variants):
@@ -197,3 +198,26 @@ def test_a_range_out_of_order_is_refused(variants):
     broken = dataclasses.replace(made[0], fields=(field._replace(shown="nan"),))
     with pytest.raises(Exception):
         canvas.group_xml(broken)
+
+
+@functools.lru_cache(maxsize=None)
+def QTI_SCHEMA():  # noqa: N802
+    """The QTI 1.2 ASI content models of the elements the package uses (tests/qti/ims_qtiasiv1p2_subset.xsd,
+    from the IMS QTI ASI XML binding 1.2.1)."""
+    return etree.XMLSchema(etree.parse(str(Path(__file__).parent / "qti" / "ims_qtiasiv1p2_subset.xsd")))
+
+
+def test_the_assessment_is_valid_qti_1_2(written):
+    """Validated with lxml against QTI 1.2's content models; the schema does refuse a question
+    without its ident and a condition out of its place."""
+    schema = QTI_SCHEMA()
+    with zipfile.ZipFile(io.BytesIO((written / "canvas-quiz.zip").read_bytes())) as package:
+        document = etree.fromstring(package.read("derive_quiz/derive_quiz.xml"))
+    assert schema.validate(document), schema.error_log
+    item = document.find(f".//{Q}item")
+    del item.attrib["ident"]
+    assert not schema.validate(document)
+    item.set("ident", "q")
+    condition = item.find(f".//{Q}respcondition")
+    condition.append(condition.find(f"{Q}conditionvar"))
+    assert not schema.validate(document)
