@@ -192,12 +192,12 @@ def test_the_zip_is_what_zipfile_writes_for_the_whole_text(variants):
     assert canvas.canvas_package(groups, problem.title) == buffer.getvalue()
 
 
-def test_a_range_out_of_order_is_refused(variants):
+def test_a_range_out_of_order_is_refused(variants, monkeypatch):
+    """A tolerance that came out negative would make a range Canvas cannot hold: refused."""
     _, made = variants
-    field = made[0].fields[0]
-    broken = dataclasses.replace(made[0], fields=(field._replace(shown="nan"),))
-    with pytest.raises(Exception):
-        canvas.group_xml(broken)
+    monkeypatch.setattr(canvas, "moodle_tolerance", lambda rule, value: -0.001)
+    with pytest.raises(ValueError, match="variant_1_q1: range out of order"):
+        canvas.group_xml(made[0])
 
 
 @functools.lru_cache(maxsize=None)
