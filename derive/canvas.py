@@ -51,10 +51,13 @@ class CanvasVariant:
     rule: Answers
 
 
-def canvas_variants(variants: Sequence[tuple[int, VerifiedSolution]]) -> list[CanvasVariant]:
-    """Each (variant number, verified solution) as the quiz needs it."""
+def canvas_variants(variants: Sequence[tuple[int, VerifiedSolution]],
+                    fields_made: Sequence[list[Field]] | None = None) -> list[CanvasVariant]:
+    """Each (variant number, verified solution) as the quiz needs it (``fields_made``: the
+    variants' fields, when the Moodle quiz has made them already)."""
+    made = fields_made if fields_made is not None else fields_by_variant(variants)
     return [CanvasVariant(number, given_html(require_verified(verified)), tuple(fields), verified.problem.answers)
-            for (number, verified), fields in zip(variants, fields_by_variant(variants))]
+            for (number, verified), fields in zip(variants, made)]
 
 
 @dataclass(frozen=True)
@@ -72,10 +75,11 @@ class CanvasGroup:
         return zlib.decompress(self.deflated).decode("utf-8")
 
 
-def canvas_groups(variants: Sequence[tuple[int, VerifiedSolution]]) -> list[CanvasGroup]:
+def canvas_groups(variants: Sequence[tuple[int, VerifiedSolution]],
+                  fields_made: Sequence[list[Field]] | None = None) -> list[CanvasGroup]:
     """Each (variant number, verified solution) as its checked, compressed question group."""
     groups = []
-    for variant in canvas_variants(variants):
+    for variant in canvas_variants(variants, fields_made):
         data = group_xml(variant).encode("utf-8")
         groups.append(CanvasGroup(variant.number, len(data), zlib.compress(data, 1)))
     return groups

@@ -216,21 +216,23 @@ def exam_piece(request: ExamRequest, numbers: Sequence[int], first: bool = False
     """Draw, solve and verify the variants ``numbers`` and lay out everything made of them
     (``first``: this batch also writes the derivation, the same for every variant)."""
     from .canvas import canvas_groups  # noqa: PLC0415 (canvas imports this module's neighbours)
-    from .moodle import questions_xml  # noqa: PLC0415
+    from .moodle import fields_by_variant, questions_xml  # noqa: PLC0415
 
     students = dict(request.students)
     variants = [Variant(v.number, v.verified, students.get(v.number, ()))
                 for v in solve_variants(request.problem, request.seed, list(numbers))]
     pairs = [(v.number, v.verified) for v in variants]
     pages = [_pages(v) for v in variants]  # a variant's pages in turn: they share its drawing and tables
+    quiz = request.quiz_category is not None
+    fields = list(fields_by_variant(pairs)) if quiz and request.canvas else None  # both quizzes ask the same
     return ExamPiece(
         numbers=tuple(numbers),
         sheets=tuple(sheet for sheet, _, _ in pages),
         answers=tuple(answers for _, answers, _ in pages),
         worked=tuple(worked for _, _, worked in pages),
         key_entries=tuple(_indented(json.dumps(key_entry(v), indent=2)) for v in variants),
-        questions=tuple(questions_xml(pairs, request.quiz_category)) if request.quiz_category is not None else (),
-        canvas=tuple(canvas_groups(pairs)) if request.canvas else (),
+        questions=tuple(questions_xml(pairs, request.quiz_category, fields_made=fields)) if quiz else (),
+        canvas=tuple(canvas_groups(pairs, fields)) if request.canvas else (),
         derivation=derivation_body(variants[0].verified) if first else "",
     )
 

@@ -112,11 +112,13 @@ def quiz_xml(variants: Sequence[tuple[int, VerifiedSolution]], category: str,
 
 
 def questions_xml(variants: Sequence[tuple[int, VerifiedSolution]], category: str,
-                  progress: Callable[[int], None] | None = None) -> list[str]:
+                  progress: Callable[[int], None] | None = None,
+                  fields_made: Sequence[list[Field]] | None = None) -> list[str]:
     """Each variant's cloze question as the quiz's XML text (:func:`quiz_parts` joins them),
-    checked as Moodle imports it."""
+    checked as Moodle imports it (``fields_made``: the variants' fields, when already made)."""
     texts = []
-    for (number_, verified), fields in zip(variants, fields_by_variant(variants, progress)):
+    made = fields_made if fields_made is not None else fields_by_variant(variants, progress)
+    for (number_, verified), fields in zip(variants, made):
         html_texts: list[str] = []
         texts.append(_xml(_question(number_, require_verified(verified), fields, html_texts), html_texts))
     # one field per asked quantity of step 1
