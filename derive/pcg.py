@@ -37,8 +37,9 @@ def raw(keys: Sequence[Sequence[int]], count: int) -> np.ndarray:
     if not keys:
         return np.empty((0, count), dtype=_U64)
     entropy = np.array(keys, dtype=np.int64)
-    state = _generate_state(_pool(entropy.astype(_U32)), 8)
-    words = state.astype(_U64)
+    words = _generate_state(_pool(entropy.astype(_U32)), 8).astype(_U64)
+    # generate_state(4, np.uint64): each uint64 two uint32 words, low word first; PCG64 seeds its
+    # state from the first two (high half, low half) and its increment from the last two.
     seed = (words[:, 1] << _U64(32) | words[:, 0], words[:, 3] << _U64(32) | words[:, 2])
     inc = (words[:, 5] << _U64(32) | words[:, 4], words[:, 7] << _U64(32) | words[:, 6])
     return _pcg64(seed, inc, count)
