@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Sequence
 
 from .moodle import Field, fields_by_variant, given_html
+from .printing import fillable, marker
 from .rounding import moodle_tolerance
 from .sections import TITLES
 from .spec import Answers
@@ -136,7 +137,8 @@ def assessment_xml(groups: Sequence[CanvasGroup], title: str) -> str:
 # ----------------------------------------------------------------------------------------------
 # The XML, written as ElementTree writes it (indented with ET.indent): the frame of the document
 # once per title, each question group and question from a template made once by ElementTree with
-# numbered slots, filled with each variant's escaped text. ElementTree itself would build and
+# open places (printing.marker, made fillable as the worked lines' templates are), filled with
+# each variant's escaped text. ElementTree itself would build and
 # serialise 870,000 elements for 1,000 variants.
 
 _GROUP_SEPARATOR = "\n" + "  " * 3  # between groups, at their depth in the document
@@ -167,44 +169,38 @@ def group_xml(variant: CanvasVariant) -> str:
         values = [_attribute(f"variant_{number}_q{i}"), _attribute(f"Variant {number}: {title}"),
                   f"{given}\n&lt;p&gt;{_text(html.escape(title))}: give \\({_text(field.label)}\\)&lt;/p&gt;",
                   *(_text(v) for triple in ranges for v in triple)]
-        items.append(_item_template(len(ranges)).format(*values))
-    return _group_template().format(_attribute(f"variant_{number}"), _attribute(f"Variant {number}"),
-                                    len(variant.fields), _ITEM_SEPARATOR.join(items))
+        items.append(_item_template(len(ranges)).format(values))
+    return _group_template().format([_attribute(f"variant_{number}"), _attribute(f"Variant {number}"),
+                                     len(variant.fields), _ITEM_SEPARATOR.join(items)])
 
 
 @functools.lru_cache(maxsize=None)
 def _group_template() -> str:
-    """A group (level 3 of the document) with slots for its ident, title, count and questions."""
-    group = ET.Element("section", {"ident": _slot(0), "title": _slot(1)})
+    """A group (level 3 of the document) with places for its ident, title, count and questions."""
+    group = ET.Element("section", {"ident": marker(0), "title": marker(1)})
     selection = ET.SubElement(ET.SubElement(group, "selection_ordering"), "selection")
-    ET.SubElement(selection, "selection_number").text = _slot(2)
+    ET.SubElement(selection, "selection_number").text = marker(2)
     ET.SubElement(ET.SubElement(selection, "selection_extension"), "points_per_item").text = "1"
     ET.SubElement(group, "items")
-    return _template(group, 3).replace("<items />", "{3}")
+    return fillable(_written(group, 3).replace("<items />", marker(3)))
 
 
 @functools.lru_cache(maxsize=None)
 def _item_template(ranges: int) -> str:
-    """A numerical question (level 4) accepting ``ranges`` answers, with slots for its ident,
+    """A numerical question (level 4) accepting ``ranges`` answers, with places for its ident,
     title and text and each answer's value, low and high end; checked for what Canvas reads."""
-    item = _item(_slot(0), _slot(1), _slot(2), [(_slot(3 + 3 * k), _slot(4 + 3 * k), _slot(5 + 3 * k))
-                                                 for k in range(ranges)])
+    item = _item(marker(0), marker(1), marker(2), [(marker(3 + 3 * k), marker(4 + 3 * k), marker(5 + 3 * k))
+                                                   for k in range(ranges)])
     missing = [path for path in REQUIRED if item.find(path) is None]
     if missing:
         raise ValueError(f"the Canvas QTI is not what Canvas imports: a question has no {', '.join(missing)}")
-    return _template(item, 4)
+    return fillable(_written(item, 4))
 
 
-def _slot(index: int) -> str:
-    return f"\ue001{index}\ue002"
-
-
-def _template(element: ET.Element, level: int) -> str:
-    """``element`` written as ElementTree writes it at ``level`` in an indented document, as a
-    str.format template (its slots numbered, its own braces doubled)."""
+def _written(element: ET.Element, level: int) -> str:
+    """``element`` as ElementTree writes it at ``level`` of an indented document."""
     ET.indent(element, level=level)
-    text = ET.tostring(element, encoding="unicode").replace("{", "{{").replace("}", "}}")
-    return text.replace("\ue001", "{").replace("\ue002", "}")
+    return ET.tostring(element, encoding="unicode")
 
 
 def accepted_ranges(field: Field, rule: Answers) -> list[tuple[str, str, str]]:

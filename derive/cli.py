@@ -237,19 +237,19 @@ def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, 
     workers = jobs if jobs is not None else (os.cpu_count() or 1) if len(set(sheets)) >= PARALLEL_FROM else 1
     batches = exam_batches(request, sheets, PARALLEL_BATCH if workers > 1 else BATCH)
     with _progress() as bar:
-        task = bar.add_task("variants drawn, verified and laid out", total=len(set(sheets)))
-        pieces = list(run_batches(exam_piece, batches, workers, done=lambda piece: bar.advance(task, len(piece.numbers))))
+        drawn = bar.add_task("variants drawn, verified and laid out", total=len(set(sheets)))
+        pieces = list(run_batches(exam_piece, batches, workers, done=lambda piece: bar.advance(drawn, len(piece.numbers))))
         sheet_pages, key_pages = sheet_blocks(pieces, sheets, students), answer_blocks(pieces)
         pdfs: dict[str, bytes] = {}
         if engine is not None:
             parts = os.cpu_count() or 1
             sources = {"exam": documents(sheet_pages, problem.title, seed, parts, problem.language),
                        "key": documents(key_pages, problem.title, seed, parts, problem.language)}
-            task = bar.add_task("LaTeX parts compiled", total=sum(len(p) for p in sources.values()))
-            compiled = compile_joined(sources, engine, done=lambda: bar.advance(task))
+            compiling = bar.add_task("LaTeX parts compiled", total=sum(len(p) for p in sources.values()))
+            compiled = compile_joined(sources, engine, done=lambda: bar.advance(compiling))
             pdfs = {f"{name}.pdf": content for name, content in compiled.items()}
         # The files are laid out and written under a bar of their own: for a large set that takes seconds.
-        task = bar.add_task("files written", total=3 + moodle + canvas + len(pdfs))
+        writing = bar.add_task("files written", total=3 + moodle + canvas + len(pdfs))
         files: dict[str, str | bytes | list[str]] = {
             "exam.tex": document_parts(sheet_pages, problem.title, seed, language=problem.language),
             "key.tex": document_parts(key_pages, problem.title, seed, language=problem.language),
@@ -263,7 +263,7 @@ def exam(problem_file: Path, count: int | None, seed: int, roster: Path | None, 
         line = provenance(problem.source, problem.sha256, seed)
         files = {name: with_provenance(name, content, line) if not isinstance(content, bytes) else content
                  for name, content in files.items()}
-        written = write_run(out_dir, files, force, done=lambda _: bar.advance(task))
+        written = write_run(out_dir, files, force, done=lambda _: bar.advance(writing))
     for path in written:
         click.echo(f"written: {path}")
 

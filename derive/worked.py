@@ -158,6 +158,18 @@ class _NumericRules:
         """Compiled once per (network, derivation): the variants of an exam share them."""
         return _compile_rules(problem.network, derivation)
 
+    def slotted(self, shape: tuple, build: Callable[[], "SlottedLines"]) -> "SlottedLines":
+        """``build()``, the worked lines with slots of a step of this ``shape`` (its notation,
+        rounding, batch and arrays), made once with these rules (see :func:`slotted_lines`)."""
+        found = self._slotted.get(shape)
+        if found is None:
+            found = self._slotted[shape] = build()
+        return found
+
+    @functools.cached_property  # per object, outside the fields: not compared or hashed
+    def _slotted(self) -> dict:
+        return {}
+
 
 @functools.lru_cache(maxsize=16)
 def _compile_rules(network: Network, derivation: Derivation) -> _NumericRules:
@@ -342,23 +354,18 @@ def slotted_lines(step: Step) -> tuple[SlottedLines, np.ndarray]:
     training = problem.training
     parts = _parts(n)
     numbers = np.concatenate([*(part.reshape(-1) for part in parts), [training.learning_rate, training.l2]])
-    notation = for_problem(problem)
-    key = (id(rules), id(notation), problem.answers.decimals, batch, problem.updates_biases, training.l2 > 0,
-           tuple(part.shape for part in parts))
-    found = _SLOTTED.get(key)
-    if found is None or found[0] is not rules or found[1] is not notation:
-        if len(_SLOTTED) >= 64:  # shapes of steps of problems long gone
-            _SLOTTED.clear()
+    shape = (for_problem(problem), problem.answers.decimals, batch, problem.updates_biases, training.l2 > 0,
+             tuple(part.shape for part in parts))
+
+    def build() -> SlottedLines:
         tags = iter(tree.slot_tag(i) for i in range(len(numbers)))
         tagged = _StepNumbers(**{f.name: _tagged(getattr(n, f.name), tags) for f in fields(n)})
         learning_rate, l2 = next(tags), next(tags)
         stand_in = dataclasses.replace(problem, training=dataclasses.replace(
             training, learning_rate=learning_rate, l2=l2 if training.l2 > 0 else training.l2))
-        found = _SLOTTED[key] = (rules, notation, SlottedLines(_lines(stand_in, rules, batch, tagged)))
-    return found[2], numbers
+        return SlottedLines(_lines(stand_in, rules, batch, tagged))
 
-
-_SLOTTED: dict[tuple, tuple] = {}
+    return rules.slotted(shape, build), numbers
 
 
 def _parts(n: _StepNumbers) -> list[np.ndarray]:
